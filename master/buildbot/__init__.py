@@ -1,0 +1,10 @@
+"""The build master of a Buildbot-compatible continuous-integration system."""
+
+from importlib import metadata
+
+try:
+    version = metadata.version("buildbot")
+except metadata.PackageNotFoundError:  # running from a source tree that is not installed
+    version = "latest"
+
+__version__ = version

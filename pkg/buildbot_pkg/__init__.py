@@ -1,0 +1,1 @@
+"""Packaging helpers shared by the buildbot distributions."""

@@ -1,0 +1,10 @@
+"""The worker of a Buildbot-compatible continuous-integration system."""
+
+from importlib import metadata
+
+try:
+    version = metadata.version("buildbot-worker")
+except metadata.PackageNotFoundError:  # running from a source tree that is not installed
+    version = "latest"
+
+__version__ = version
