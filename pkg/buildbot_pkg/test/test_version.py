@@ -33,8 +33,19 @@ class TestDescribe(unittest.TestCase):
 
 class TestComputeVersion(unittest.TestCase):
     def setUp(self):
-        self.root = self.mktemp()
+        self.root = os.path.abspath(self.mktemp())
         os.makedirs(self.root)
+        # The temp dir may sit inside a git checkout: make git stop looking at it.
+        saved = os.environ.get("GIT_CEILING_DIRECTORIES")
+        os.environ["GIT_CEILING_DIRECTORIES"] = os.path.dirname(self.root)
+
+        def restore():
+            if saved is None:
+                del os.environ["GIT_CEILING_DIRECTORIES"]
+            else:
+                os.environ["GIT_CEILING_DIRECTORIES"] = saved
+
+        self.addCleanup(restore)
 
     def test_environment_wins(self):
         self.assertEqual(version.compute_version(self.root, {"BUILDBOT_VERSION": "9.9.9"}), "9.9.9")
