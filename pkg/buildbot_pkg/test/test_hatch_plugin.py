@@ -45,10 +45,11 @@ class TestWwwBuildHook(unittest.TestCase):
             )
         return root
 
-    def build_wheel(self, root):
+    def build_wheel(self, root, skip=False):
         out = os.path.join(root, "out")
         env = dict(os.environ, BUILDBOT_VERSION="1.2.3")
-        env.pop("BUILDBOT_WWW_SKIP_BUILD", None)
+        if not skip:
+            env.pop("BUILDBOT_WWW_SKIP_BUILD", None)
         return subprocess.run(
             [
                 sys.executable,
@@ -98,3 +99,29 @@ class TestWwwBuildHook(unittest.TestCase):
         proc, _ = self.build_wheel(root)
         self.assertNotEqual(proc.returncode, 0)
         self.assertIn("no built assets", proc.stdout + proc.stderr)
+
+    def test_skip_build_packs_existing_assets(self):
+        root = self.make_project("raise SystemExit('the build must not run')\n")
+        os.makedirs(os.path.join(root, "dist"))
+        with open(os.path.join(root, "dist", "index.html"), "w") as f:
+            f.write("prebuilt")
+        self.patch(os, "environ", dict(os.environ, BUILDBOT_WWW_SKIP_BUILD="1"))
+        proc, out = self.build_wheel(root, skip=True)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        (wheel,) = os.listdir(out)
+        with zipfile.ZipFile(os.path.join(out, wheel)) as z:
+            self.assertEqual(z.read("fake_www/static/index.html"), b"prebuilt")
+
+    def test_missing_build_tool_is_named(self):
+        root = self.make_project("pass\n")
+        with open(os.path.join(root, "pyproject.toml")) as f:
+            text = f.read()
+        with open(os.path.join(root, "pyproject.toml"), "w") as f:
+            f.write(
+                text.replace(
+                    f'build-command = ["{sys.executable}"', 'build-command = ["no-such-npm-xyz"'
+                )
+            )
+        proc, _ = self.build_wheel(root)
+        self.assertNotEqual(proc.returncode, 0)
+        self.assertIn("'no-such-npm-xyz' not found", proc.stdout + proc.stderr)
