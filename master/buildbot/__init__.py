@@ -4,7 +4,7 @@ from importlib import metadata
 
 try:
     version = metadata.version("buildbot")
-except metadata.PackageNotFoundError:  # pragma: no cover - running from a source tree that is not installed
+except metadata.PackageNotFoundError:  # pragma: no cover - an uninstalled source tree
     version = "latest"
 
 __version__ = version
