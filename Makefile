@@ -8,7 +8,7 @@ TRIAL_JOBS ?= 2
 # Modules to test; `make test TESTS=buildbot.test.unit.util` runs a subset.
 TESTS ?= buildbot buildbot_worker buildbot_pkg
 
-.PHONY: all venv system-deps test lint format clean demo bench help
+.PHONY: all venv system-deps db-servers test lint format clean demo bench help
 
 all: venv
 
@@ -37,8 +37,12 @@ venv: $(STAMPS)/venv
 system-deps:
 	bash .ci/system-deps
 
-test: system-deps venv
-	$(BIN)/python .ci/run_tests.py --jobs $(TRIAL_JOBS) $(TESTS)
+# Throw-away PostgreSQL and MariaDB servers for the DB suite (reused while they run).
+db-servers:
+	bash .ci/db-servers start
+
+test: system-deps venv db-servers
+	$(BIN)/python .ci/run_tests.py --env-file build/db-servers.env --jobs $(TRIAL_JOBS) $(TESTS)
 
 lint: venv
 	$(BIN)/ruff check .
@@ -57,6 +61,7 @@ bench:
 	@exit 1
 
 clean:
+	-bash .ci/db-servers stop
 	rm -rf $(VENV) $(STAMPS) build .coverage .coverage.* htmlcov _trial_temp* .ruff_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 	find . -name '*.egg-info' -type d -prune -exec rm -rf {} +

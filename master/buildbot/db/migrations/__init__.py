@@ -1,0 +1,1 @@
+"""Alembic migration scripts for the database schema (see `buildbot.db.migrate`)."""
