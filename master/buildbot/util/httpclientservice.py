@@ -507,7 +507,34 @@ class _TxRequestsBackend:
 # --- the service -----------------------------------------------------------------
 
 
-class HTTPClientService(service.SharedService):
+class SessionMethodsMixin:
+    """`get`/`post`/... of a service, sent through its own `HTTPSession` (``_session``).
+
+    Shared by the real service and its test fake, so they cannot drift apart.
+    """
+
+    _session: HTTPSession
+
+    def get(self, ep: str, **kwargs: Any) -> defer.Deferred[Any]:
+        return self._session.get(ep, **kwargs)
+
+    def post(self, ep: str, **kwargs: Any) -> defer.Deferred[Any]:
+        return self._session.post(ep, **kwargs)
+
+    def put(self, ep: str, **kwargs: Any) -> defer.Deferred[Any]:
+        return self._session.put(ep, **kwargs)
+
+    def patch(self, ep: str, **kwargs: Any) -> defer.Deferred[Any]:
+        return self._session.patch(ep, **kwargs)
+
+    def delete(self, ep: str, **kwargs: Any) -> defer.Deferred[Any]:
+        return self._session.delete(ep, **kwargs)
+
+    def update_headers(self, headers: Mapping[str, Any]) -> None:
+        self._session.update_headers(headers)
+
+
+class HTTPClientService(SessionMethodsMixin, service.SharedService):
     """A shared HTTP client for one base URL and set of credentials/headers.
 
     Get it with `getService`; its `get`/`post`/`put`/`patch`/`delete` return
@@ -577,24 +604,6 @@ class HTTPClientService(service.SharedService):
     @property
     def base_url(self) -> str:
         return self._base_url
-
-    def get(self, ep: str, **kwargs: Any) -> defer.Deferred[Any]:
-        return self._session.get(ep, **kwargs)
-
-    def post(self, ep: str, **kwargs: Any) -> defer.Deferred[Any]:
-        return self._session.post(ep, **kwargs)
-
-    def put(self, ep: str, **kwargs: Any) -> defer.Deferred[Any]:
-        return self._session.put(ep, **kwargs)
-
-    def patch(self, ep: str, **kwargs: Any) -> defer.Deferred[Any]:
-        return self._session.patch(ep, **kwargs)
-
-    def delete(self, ep: str, **kwargs: Any) -> defer.Deferred[Any]:
-        return self._session.delete(ep, **kwargs)
-
-    def update_headers(self, headers: Mapping[str, Any]) -> None:
-        self._session.update_headers(headers)
 
     def _network_reactor(self) -> Any:
         reactor = self.reactor

@@ -80,7 +80,7 @@ def _describe(method: str, ep: str, params: Any, data: Any, json: Any, headers: 
     return text
 
 
-class HTTPClientService(service.SharedService):
+class HTTPClientService(httpclientservice.SessionMethodsMixin, service.SharedService):
     """The fake; see the module docstring."""
 
     # lets the real HTTPClientService.getService find and defer to us
@@ -280,24 +280,6 @@ class HTTPClientService(service.SharedService):
         self.assert_all_consumed()
 
     # --- requests ----------------------------------------------------------------
-
-    def get(self, ep: str, **kwargs: Any) -> defer.Deferred[Any]:
-        return self._session.get(ep, **kwargs)
-
-    def post(self, ep: str, **kwargs: Any) -> defer.Deferred[Any]:
-        return self._session.post(ep, **kwargs)
-
-    def put(self, ep: str, **kwargs: Any) -> defer.Deferred[Any]:
-        return self._session.put(ep, **kwargs)
-
-    def patch(self, ep: str, **kwargs: Any) -> defer.Deferred[Any]:
-        return self._session.patch(ep, **kwargs)
-
-    def delete(self, ep: str, **kwargs: Any) -> defer.Deferred[Any]:
-        return self._session.delete(ep, **kwargs)
-
-    def update_headers(self, headers: Mapping[str, Any]) -> None:
-        self._session.update_headers(headers)
 
     def _do_request(
         self,
