@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+from twisted.internet import defer
+
+from buildbot.db.test_result_sets import (
+    TestResultSetAlreadyCompleted,
+    TestResultSetDoesNotExist,
+    TestResultSetModel,
+)
+
+
+def _model(row) -> TestResultSetModel:
+    return TestResultSetModel(
+        id=row["id"],
+        builderid=row["builderid"],
+        buildid=row["buildid"],
+        stepid=row["stepid"],
+        description=row["description"],
+        category=row["category"],
+        value_unit=row["value_unit"],
+        tests_passed=row["tests_passed"],
+        tests_failed=row["tests_failed"],
+        complete=bool(row["complete"]),
+    )
+
+
+class FakeTestResultSetsComponent:
+    __test__ = False
+
+    def __init__(self, db) -> None:
+        self.db = db
+        self.t = db.tables
+
+    def addTestResultSet(self, builderid, buildid, stepid, description, category, value_unit):
+        values = {
+            "builderid": builderid,
+            "buildid": buildid,
+            "stepid": stepid,
+            "description": description,
+            "category": category,
+            "value_unit": value_unit,
+            "complete": 0,
+        }
+        return defer.succeed(self.t.insert("test_result_sets", values))
+
+    def getTestResultSet(self, test_result_setid):
+        row = self.t.select_one("test_result_sets", lambda r: r["id"] == test_result_setid)
+        return defer.succeed(_model(row) if row is not None else None)
+
+    def getTestResultSets(self, builderid, buildid=None, stepid=None, complete=None):
+        def where(r):
+            return (
+                r["builderid"] == builderid
+                and (buildid is None or r["buildid"] == buildid)
+                and (stepid is None or r["stepid"] == stepid)
+                and (complete is None or bool(r["complete"]) == bool(complete))
+            )
+
+        rows = sorted(self.t.select("test_result_sets", where), key=lambda r: r["id"])
+        return defer.succeed([_model(r) for r in rows])
+
+    def completeTestResultSet(self, test_result_setid, tests_passed=None, tests_failed=None):
+        row = self.t.select_one("test_result_sets", lambda r: r["id"] == test_result_setid)
+        if row is None:
+            return defer.fail(TestResultSetDoesNotExist(f"no test result set {test_result_setid}"))
+        if row["complete"]:
+            return defer.fail(
+                TestResultSetAlreadyCompleted(
+                    f"test result set {test_result_setid} is already completed"
+                )
+            )
+        self.t.update(
+            "test_result_sets",
+            lambda r: r["id"] == test_result_setid,
+            {"complete": 1, "tests_passed": tests_passed, "tests_failed": tests_failed},
+        )
+        return defer.succeed(None)
