@@ -203,3 +203,17 @@ class MySQLDBMixin(_RealDBMixin):
 
 
 ALL_BACKENDS = (FakeDBMixin, SQLiteDBMixin, PostgreSQLDBMixin, MySQLDBMixin)
+
+
+def backend_test_cases(tests: type) -> tuple[type, ...]:
+    """The four TestCase classes that run the behaviour suite `tests` on each back-end.
+
+    TestFake, TestSQLite, TestPostgreSQL, TestMySQL = db.backend_test_cases(Tests)
+    """
+    cases = []
+    for mixin in ALL_BACKENDS:
+        name = "Test" + mixin.__name__.removesuffix("DBMixin")
+        cls = type(name, (tests, mixin, unittest.TestCase), {"__module__": tests.__module__})
+        cls.__qualname__ = name
+        cases.append(cls)
+    return tuple(cases)

@@ -1,7 +1,5 @@
 """The build_data component: one suite for the fake, SQLite, PostgreSQL and MySQL."""
 
-from twisted.trial import unittest
-
 from buildbot.db.build_data import BuildDataModel
 from buildbot.test import fakedb
 from buildbot.test.unit.db.test_buildsets import read_table
@@ -97,17 +95,4 @@ class Tests:
         self.assertEqual(len(await self.db.build_data.getAllBuildDataNoValues(30)), 2)
 
 
-class TestFake(Tests, db.FakeDBMixin, unittest.TestCase):
-    pass
-
-
-class TestSQLite(Tests, db.SQLiteDBMixin, unittest.TestCase):
-    pass
-
-
-class TestPostgreSQL(Tests, db.PostgreSQLDBMixin, unittest.TestCase):
-    pass
-
-
-class TestMySQL(Tests, db.MySQLDBMixin, unittest.TestCase):
-    pass
+TestFake, TestSQLite, TestPostgreSQL, TestMySQL = db.backend_test_cases(Tests)

@@ -3,7 +3,6 @@
 import datetime
 
 import sqlalchemy as sa
-from twisted.trial import unittest
 
 from buildbot.db.buildsets import AlreadyCompleteError, BuildSetModel
 from buildbot.test import fakedb
@@ -250,17 +249,4 @@ class Tests:
         self.assertEqual(await self.db.buildsets.getBuildsetProperties(999), {})
 
 
-class TestFake(Tests, db.FakeDBMixin, unittest.TestCase):
-    pass
-
-
-class TestSQLite(Tests, db.SQLiteDBMixin, unittest.TestCase):
-    pass
-
-
-class TestPostgreSQL(Tests, db.PostgreSQLDBMixin, unittest.TestCase):
-    pass
-
-
-class TestMySQL(Tests, db.MySQLDBMixin, unittest.TestCase):
-    pass
+TestFake, TestSQLite, TestPostgreSQL, TestMySQL = db.backend_test_cases(Tests)

@@ -8,7 +8,6 @@ import zlib
 from unittest import mock
 
 import sqlalchemy as sa
-from twisted.trial import unittest
 
 from buildbot.db import compression
 from buildbot.db.logs import LogModel
@@ -370,17 +369,4 @@ class Tests:
         self.assertEqual(await self.get_chunks(logid), [])
 
 
-class TestFake(Tests, db.FakeDBMixin, unittest.TestCase):
-    pass
-
-
-class TestSQLite(Tests, db.SQLiteDBMixin, unittest.TestCase):
-    pass
-
-
-class TestPostgreSQL(Tests, db.PostgreSQLDBMixin, unittest.TestCase):
-    pass
-
-
-class TestMySQL(Tests, db.MySQLDBMixin, unittest.TestCase):
-    pass
+TestFake, TestSQLite, TestPostgreSQL, TestMySQL = db.backend_test_cases(Tests)

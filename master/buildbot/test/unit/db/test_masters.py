@@ -1,7 +1,5 @@
 """The masters component: one suite for the fake, SQLite, PostgreSQL and MySQL."""
 
-from twisted.trial import unittest
-
 from buildbot.db.masters import MasterModel
 from buildbot.test import fakedb
 from buildbot.test.util import db
@@ -96,17 +94,4 @@ class Tests:
         self.assertEqual((master.active, master.last_active), (True, epoch2datetime(0)))
 
 
-class TestFake(Tests, db.FakeDBMixin, unittest.TestCase):
-    pass
-
-
-class TestSQLite(Tests, db.SQLiteDBMixin, unittest.TestCase):
-    pass
-
-
-class TestPostgreSQL(Tests, db.PostgreSQLDBMixin, unittest.TestCase):
-    pass
-
-
-class TestMySQL(Tests, db.MySQLDBMixin, unittest.TestCase):
-    pass
+TestFake, TestSQLite, TestPostgreSQL, TestMySQL = db.backend_test_cases(Tests)

@@ -1,7 +1,5 @@
 """The schedulers component: one suite for the fake, SQLite, PostgreSQL and MySQL."""
 
-from twisted.trial import unittest
-
 from buildbot.db.schedulers import SchedulerAlreadyClaimedError, SchedulerModel
 from buildbot.test import fakedb
 from buildbot.test.util import db
@@ -139,17 +137,4 @@ class Tests:
         self.assertEqual(await self.db.schedulers.getChangeClassifications(6), {1: True})
 
 
-class TestFake(Tests, db.FakeDBMixin, unittest.TestCase):
-    pass
-
-
-class TestSQLite(Tests, db.SQLiteDBMixin, unittest.TestCase):
-    pass
-
-
-class TestPostgreSQL(Tests, db.PostgreSQLDBMixin, unittest.TestCase):
-    pass
-
-
-class TestMySQL(Tests, db.MySQLDBMixin, unittest.TestCase):
-    pass
+TestFake, TestSQLite, TestPostgreSQL, TestMySQL = db.backend_test_cases(Tests)

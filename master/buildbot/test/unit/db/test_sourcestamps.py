@@ -3,8 +3,6 @@
 import base64
 import hashlib
 
-from twisted.trial import unittest
-
 from buildbot.db.sourcestamps import PatchModel, SourceStampModel
 from buildbot.test import fakedb
 from buildbot.test.util import db
@@ -188,17 +186,4 @@ class Tests:
         self.assertEqual(await self.db.sourcestamps.getSourceStampsForBuild(999), [])
 
 
-class TestFake(Tests, db.FakeDBMixin, unittest.TestCase):
-    pass
-
-
-class TestSQLite(Tests, db.SQLiteDBMixin, unittest.TestCase):
-    pass
-
-
-class TestPostgreSQL(Tests, db.PostgreSQLDBMixin, unittest.TestCase):
-    pass
-
-
-class TestMySQL(Tests, db.MySQLDBMixin, unittest.TestCase):
-    pass
+TestFake, TestSQLite, TestPostgreSQL, TestMySQL = db.backend_test_cases(Tests)

@@ -1,7 +1,5 @@
 """The steps component: one suite for the fake, SQLite, PostgreSQL and MySQL."""
 
-from twisted.trial import unittest
-
 from buildbot.db.steps import StepModel, UrlModel
 from buildbot.test import fakedb
 from buildbot.test.util import db
@@ -224,17 +222,4 @@ class Tests:
         self.assertEqual((step.results, step.hidden), (0, False))
 
 
-class TestFake(Tests, db.FakeDBMixin, unittest.TestCase):
-    pass
-
-
-class TestSQLite(Tests, db.SQLiteDBMixin, unittest.TestCase):
-    pass
-
-
-class TestPostgreSQL(Tests, db.PostgreSQLDBMixin, unittest.TestCase):
-    pass
-
-
-class TestMySQL(Tests, db.MySQLDBMixin, unittest.TestCase):
-    pass
+TestFake, TestSQLite, TestPostgreSQL, TestMySQL = db.backend_test_cases(Tests)

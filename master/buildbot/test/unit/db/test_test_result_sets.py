@@ -1,7 +1,5 @@
 """The test_result_sets component: one suite for the fake, SQLite, PostgreSQL and MySQL."""
 
-from twisted.trial import unittest
-
 from buildbot.db.test_result_sets import (
     TestResultSetAlreadyCompleted,
     TestResultSetDoesNotExist,
@@ -138,17 +136,4 @@ class Tests:
             await self.db.test_result_sets.completeTestResultSet(999)
 
 
-class TestFake(Tests, db.FakeDBMixin, unittest.TestCase):
-    pass
-
-
-class TestSQLite(Tests, db.SQLiteDBMixin, unittest.TestCase):
-    pass
-
-
-class TestPostgreSQL(Tests, db.PostgreSQLDBMixin, unittest.TestCase):
-    pass
-
-
-class TestMySQL(Tests, db.MySQLDBMixin, unittest.TestCase):
-    pass
+TestFake, TestSQLite, TestPostgreSQL, TestMySQL = db.backend_test_cases(Tests)

@@ -1,7 +1,5 @@
 """The test_results component: one suite for the fake, SQLite, PostgreSQL and MySQL."""
 
-from twisted.trial import unittest
-
 from buildbot.db.test_results import TestResultModel
 from buildbot.test import fakedb
 from buildbot.test.util import db
@@ -162,17 +160,4 @@ class Tests:
         self.assertEqual(await paths(77, path_prefix="src_"), ["src_c"])
 
 
-class TestFake(Tests, db.FakeDBMixin, unittest.TestCase):
-    pass
-
-
-class TestSQLite(Tests, db.SQLiteDBMixin, unittest.TestCase):
-    pass
-
-
-class TestPostgreSQL(Tests, db.PostgreSQLDBMixin, unittest.TestCase):
-    pass
-
-
-class TestMySQL(Tests, db.MySQLDBMixin, unittest.TestCase):
-    pass
+TestFake, TestSQLite, TestPostgreSQL, TestMySQL = db.backend_test_cases(Tests)

@@ -1,7 +1,6 @@
 """The users component: one suite for the fake, SQLite, PostgreSQL and MySQL."""
 
 import sqlalchemy as sa
-from twisted.trial import unittest
 
 from buildbot.db.users import UserModel
 from buildbot.test import fakedb
@@ -126,17 +125,4 @@ class Tests:
         await self.db.users.removeUser(99)
 
 
-class TestFake(Tests, db.FakeDBMixin, unittest.TestCase):
-    pass
-
-
-class TestSQLite(Tests, db.SQLiteDBMixin, unittest.TestCase):
-    pass
-
-
-class TestPostgreSQL(Tests, db.PostgreSQLDBMixin, unittest.TestCase):
-    pass
-
-
-class TestMySQL(Tests, db.MySQLDBMixin, unittest.TestCase):
-    pass
+TestFake, TestSQLite, TestPostgreSQL, TestMySQL = db.backend_test_cases(Tests)
