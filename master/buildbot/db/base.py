@@ -54,6 +54,10 @@ class DBConnectorComponent:
     def master(self) -> Any:
         return self.db.master
 
+    def _now(self) -> int:
+        """The master's clock, in whole epoch seconds (a task.Clock in tests)."""
+        return int(self.master.reactor.seconds())
+
     def hashColumns(self, *args: Any) -> str:
         return hash_columns(*args)
 

@@ -82,9 +82,6 @@ def unique_ids(ids: Iterable[int]) -> list[int]:
 
 
 class BuildRequestsConnectorComponent(base.DBConnectorComponent):
-    def _now(self) -> int:
-        return int(self.master.reactor.seconds())
-
     def _select(self) -> sa.Select:
         model = self.db.model
         reqs, claims, builders = model.buildrequests, model.buildrequest_claims, model.builders

@@ -70,9 +70,6 @@ def check_property(component: Any, name: str, source: str) -> None:
 
 
 class BuildsConnectorComponent(base.DBConnectorComponent):
-    def _now(self) -> int:
-        return int(self.master.reactor.seconds())
-
     def _get_one(self, whereclause: Any) -> defer.Deferred[BuildModel | None]:
         q = self.db.model.builds.select().where(whereclause)
 

@@ -72,9 +72,6 @@ def check_addBuildset_args(
 
 
 class BuildsetsConnectorComponent(base.DBConnectorComponent):
-    def _now(self) -> int:
-        return int(self.master.reactor.seconds())
-
     def addBuildset(
         self,
         sourcestamps: list[int],

@@ -89,9 +89,6 @@ def walk_changes_between(
 
 
 class ChangesConnectorComponent(base.DBConnectorComponent):
-    def _now(self) -> int:
-        return int(self.master.reactor.seconds())
-
     # --- reading, on the pool thread ---
 
     def _thd_models(self, conn: sa.Connection, rows: list[Any]) -> list[ChangeModel]:

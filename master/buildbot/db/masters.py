@@ -30,9 +30,6 @@ def model_from_row(row) -> MasterModel:
 
 
 class MastersConnectorComponent(base.DBConnectorComponent):
-    def _now(self) -> int:
-        return int(self.master.reactor.seconds())
-
     def findMasterId(self, name: str) -> defer.Deferred[int]:
         """The id of the master called `name`, registering it (inactive) if new."""
         tbl = self.db.model.masters

@@ -131,9 +131,6 @@ def thd_find_sourcestamp_id(
 
 
 class SourceStampsConnectorComponent(base.DBConnectorComponent):
-    def _now(self) -> int:
-        return int(self.master.reactor.seconds())
-
     def _check_and_normalize(
         self,
         branch: str | None,

@@ -83,9 +83,6 @@ def step_where(tbl, stepid=None, buildid=None, number=None, name=None):
 
 
 class StepsConnectorComponent(base.DBConnectorComponent):
-    def _now(self) -> int:
-        return int(self.master.reactor.seconds())
-
     def getStep(
         self,
         stepid: int | None = None,

@@ -2,19 +2,14 @@ from __future__ import annotations
 
 from twisted.internet import defer
 
-from buildbot.db import base
 from buildbot.db.build_data import check_build_data, model_from_mapping
+from buildbot.test.fakedb.base import FakeDBComponent
 
 
-class FakeBuildDataComponent:
-    def __init__(self, db) -> None:
-        self.db = db
-        self.t = db.tables
-        self._checks = base.DBConnectorComponent(db)
-
+class FakeBuildDataComponent(FakeDBComponent):
     def setBuildData(self, buildid, name, value, source):
         try:
-            check_build_data(self._checks, name, value, source)
+            check_build_data(self, name, value, source)
         except (TypeError, RuntimeError) as e:
             return defer.fail(e)
         values = {"value": value, "length": len(value), "source": source}

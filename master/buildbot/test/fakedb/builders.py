@@ -4,14 +4,11 @@ from twisted.internet import defer
 
 from buildbot.db import base
 from buildbot.db.builders import BuilderModel
+from buildbot.test.fakedb.base import FakeDBComponent
 from buildbot.test.fakedb.tags import find_tag_id
 
 
-class FakeBuildersComponent:
-    def __init__(self, db) -> None:
-        self.db = db
-        self.t = db.tables
-
+class FakeBuildersComponent(FakeDBComponent):
     def findBuilderId(self, name, autoCreate=True):
         name_hash = base.hash_columns(name)
         row = self.t.select_one("builders", lambda r: r["name_hash"] == name_hash)

@@ -10,18 +10,12 @@ from buildbot.db.buildrequests import (
     unique_ids,
 )
 from buildbot.process.results import RETRY
+from buildbot.test.fakedb.base import FakeDBComponent
 from buildbot.test.fakedb.buildsets import atomic
 from buildbot.util import datetime2epoch
 
 
-class FakeBuildRequestsComponent:
-    def __init__(self, db) -> None:
-        self.db = db
-        self.t = db.tables
-
-    def _now(self) -> int:
-        return int(self.db.master.reactor.seconds())
-
+class FakeBuildRequestsComponent(FakeDBComponent):
     def _claim(self, brid):
         return self.t.select_one("buildrequest_claims", lambda r: r["brid"] == brid)
 

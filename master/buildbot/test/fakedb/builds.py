@@ -5,20 +5,12 @@ import json
 import sqlalchemy as sa
 from twisted.internet import defer
 
-from buildbot.db import base
 from buildbot.db.builds import ADD_BUILD_ATTEMPTS, check_property, model_from_mapping, ss_key
 from buildbot.process.results import SUCCESS
+from buildbot.test.fakedb.base import FakeDBComponent
 
 
-class FakeBuildsComponent:
-    def __init__(self, db) -> None:
-        self.db = db
-        self.t = db.tables
-        self._checks = base.DBConnectorComponent(db)
-
-    def _now(self) -> int:
-        return int(self.db.master.reactor.seconds())
-
+class FakeBuildsComponent(FakeDBComponent):
     def _one(self, where):
         row = self.t.select_one("builds", where)
         return defer.succeed(model_from_mapping(row) if row is not None else None)
@@ -153,7 +145,7 @@ class FakeBuildsComponent:
 
     def setBuildProperty(self, buildid, name, value, source):
         try:
-            check_property(self._checks, name, source)
+            check_property(self, name, source)
             encoded = json.dumps(value)
         except (RuntimeError, TypeError, ValueError) as e:
             return defer.fail(e)

@@ -6,13 +6,13 @@ import json
 
 from twisted.internet import defer
 
-from buildbot.db import base
 from buildbot.db.buildsets import (
     AlreadyCompleteError,
     check_addBuildset_args,
     decode_properties,
     model_from_row,
 )
+from buildbot.test.fakedb.base import FakeDBComponent
 from buildbot.util import datetime2epoch
 
 
@@ -27,15 +27,7 @@ def atomic(tables):
         raise
 
 
-class FakeBuildsetsComponent:
-    def __init__(self, db) -> None:
-        self.db = db
-        self.t = db.tables
-        self._checks = base.DBConnectorComponent(db)
-
-    def _now(self) -> int:
-        return int(self.db.master.reactor.seconds())
-
+class FakeBuildsetsComponent(FakeDBComponent):
     def _model(self, row):
         ssids = [
             r["sourcestampid"]
@@ -62,7 +54,7 @@ class FakeBuildsetsComponent:
     ):
         try:
             check_addBuildset_args(
-                self._checks, sourcestamps, reason, properties, waited_for, external_idstring
+                self, sourcestamps, reason, properties, waited_for, external_idstring
             )
         except (TypeError, RuntimeError) as e:
             return defer.fail(e)

@@ -5,25 +5,15 @@ import json
 from twisted.internet import defer
 
 from buildbot.db.changes import SUCCESS, ChangeModel, decode_property, walk_changes_between
+from buildbot.test.fakedb.base import FakeDBComponent
 from buildbot.test.fakedb.sourcestamps import find_sourcestamp_id
 from buildbot.test.fakedb.store import integrity_error
 from buildbot.util import datetime2epoch, epoch2datetime
 
 
-class FakeChangesComponent:
-    def __init__(self, db) -> None:
-        self.db = db
-        self.t = db.tables
-        self.model = db.model
-
-    def _now(self) -> int:
-        return int(self.db.master.reactor.seconds())
-
+class FakeChangesComponent(FakeDBComponent):
     def _check_length(self, table: str, column: str, value) -> None:
-        col = self.model.metadata.tables[table].c[column]
-        length = getattr(col.type, "length", None)
-        if value is not None and length is not None and len(value) > length:
-            raise RuntimeError(f"value for column {table}.{column} is too long")
+        self.checkLength(self.model.metadata.tables[table].c[column], value)
 
     def _model(self, row) -> ChangeModel:
         cid = row["changeid"]

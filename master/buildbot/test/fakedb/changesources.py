@@ -4,6 +4,7 @@ from twisted.internet import defer
 
 from buildbot.db import base
 from buildbot.db.changesources import ChangeSourceAlreadyClaimedError, ChangeSourceModel
+from buildbot.test.fakedb.base import FakeDBComponent
 
 
 def claim(t, claims, id_column, things, thingid, masterid, error):
@@ -32,11 +33,7 @@ def matches_claim(masterid_of_row, active, masterid) -> bool:
     return True
 
 
-class FakeChangeSourcesComponent:
-    def __init__(self, db) -> None:
-        self.db = db
-        self.t = db.tables
-
+class FakeChangeSourcesComponent(FakeDBComponent):
     def findChangeSourceId(self, name):
         name_hash = base.hash_columns(name)
         row = self.t.select_one("changesources", lambda r: r["name_hash"] == name_hash)

@@ -14,6 +14,7 @@ from buildbot.db.logs import (
     read_lines,
 )
 from buildbot.db.steps import unique_name
+from buildbot.test.fakedb.base import FakeDBComponent
 
 
 def _model(row) -> LogModel:
@@ -32,11 +33,7 @@ def _chunk(row) -> Chunk:
     return Chunk(row["first_line"], row["last_line"], row["content"], row["compressed"])
 
 
-class FakeLogsComponent:
-    def __init__(self, db) -> None:
-        self.db = db
-        self.t = db.tables
-
+class FakeLogsComponent(FakeDBComponent):
     def _method(self) -> str:
         return configured_method(self.db.master)
 

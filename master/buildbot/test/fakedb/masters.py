@@ -4,6 +4,7 @@ from twisted.internet import defer
 
 from buildbot.db import base
 from buildbot.db.masters import MasterModel
+from buildbot.test.fakedb.base import FakeDBComponent
 from buildbot.util import epoch2datetime
 
 
@@ -16,14 +17,7 @@ def _model(row) -> MasterModel:
     )
 
 
-class FakeMastersComponent:
-    def __init__(self, db) -> None:
-        self.db = db
-        self.t = db.tables
-
-    def _now(self) -> int:
-        return int(self.db.master.reactor.seconds())
-
+class FakeMastersComponent(FakeDBComponent):
     def findMasterId(self, name):
         name_hash = base.hash_columns(name)
         row = self.t.select_one("masters", lambda r: r["name_hash"] == name_hash)

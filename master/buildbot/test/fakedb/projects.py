@@ -4,6 +4,7 @@ from twisted.internet import defer
 
 from buildbot.db import base
 from buildbot.db.projects import ProjectModel
+from buildbot.test.fakedb.base import FakeDBComponent
 
 
 def _model(row) -> ProjectModel:
@@ -21,13 +22,7 @@ def _ordered(rows) -> list[ProjectModel]:
     return [_model(r) for r in sorted(rows, key=lambda r: (r["name"], r["id"]))]
 
 
-class FakeProjectsComponent:
-    def __init__(self, db) -> None:
-        self.db = db
-        self.t = db.tables
-        # the length rules are the real components'
-        self._real = base.DBConnectorComponent(db)
-
+class FakeProjectsComponent(FakeDBComponent):
     def find_project_id(self, name, auto_create=True):
         name_hash = base.hash_columns(name)
         row = self.t.select_one("projects", lambda r: r["name_hash"] == name_hash)
@@ -35,7 +30,7 @@ class FakeProjectsComponent:
             return defer.succeed(row["id"])
         if not auto_create:
             return defer.succeed(None)
-        slug = self._real.ensureLength(self.db.model.projects.c.slug, name)
+        slug = self.ensureLength(self.db.model.projects.c.slug, name)
         return defer.succeed(
             self.t.insert("projects", {"name": name, "name_hash": name_hash, "slug": slug})
         )
@@ -58,7 +53,7 @@ class FakeProjectsComponent:
         self, projectid, slug, description, description_format, description_html
     ):
         try:
-            self._real.checkLength(self.db.model.projects.c.slug, slug)
+            self.checkLength(self.db.model.projects.c.slug, slug)
         except RuntimeError as e:
             return defer.fail(e)
         self.t.update(

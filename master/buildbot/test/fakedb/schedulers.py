@@ -4,14 +4,11 @@ from twisted.internet import defer
 
 from buildbot.db import base
 from buildbot.db.schedulers import SchedulerAlreadyClaimedError, SchedulerModel
+from buildbot.test.fakedb.base import FakeDBComponent
 from buildbot.test.fakedb.changesources import claim, matches_claim
 
 
-class FakeSchedulersComponent:
-    def __init__(self, db) -> None:
-        self.db = db
-        self.t = db.tables
-
+class FakeSchedulersComponent(FakeDBComponent):
     def findSchedulerId(self, name):
         name_hash = base.hash_columns(name)
         row = self.t.select_one("schedulers", lambda r: r["name_hash"] == name_hash)

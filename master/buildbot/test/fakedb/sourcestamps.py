@@ -11,6 +11,7 @@ from buildbot.db.sourcestamps import (
     decode_patch_body,
     encode_patch_body,
 )
+from buildbot.test.fakedb.base import FakeDBComponent
 from buildbot.util import epoch2datetime
 
 
@@ -71,20 +72,9 @@ def sourcestamp_model(t: Any, row: dict[str, Any]) -> SourceStampModel:
     )
 
 
-class FakeSourceStampsComponent:
-    def __init__(self, db) -> None:
-        self.db = db
-        self.t = db.tables
-        self.model = db.model
-
-    def _now(self) -> int:
-        return int(self.db.master.reactor.seconds())
-
+class FakeSourceStampsComponent(FakeDBComponent):
     def _check_length(self, column: str, value):
-        col = self.model.sourcestamps.c[column]
-        length = getattr(col.type, "length", None)
-        if value is not None and length is not None and len(value) > length:
-            raise RuntimeError(f"value for column sourcestamps.{column} is too long")
+        self.checkLength(self.model.sourcestamps.c[column], value)
 
     def findSourceStampId(
         self,

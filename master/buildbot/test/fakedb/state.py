@@ -6,23 +6,19 @@ from twisted.internet import defer
 
 from buildbot.db import base
 from buildbot.db.state import _NO_DEFAULT
+from buildbot.test.fakedb.base import FakeDBComponent
 
 
-class FakeStateComponent:
+class FakeStateComponent(FakeDBComponent):
     def __init__(self, db) -> None:
-        self.db = db
-        self.t = db.tables
+        super().__init__(db)
         self._cols = db.model.objects.c
         self._state_cols = db.model.object_state.c
-
-    def _check(self, col, value):
-        # same rule and message as the real component's
-        base.DBConnectorComponent(self.db).checkLength(col, value)
 
     def getObjectId(self, name, class_name):
         name = base.shorten(name, self._cols.name.type.length)
         try:
-            self._check(self._cols.class_name, class_name)
+            self.checkLength(self._cols.class_name, class_name)
         except RuntimeError as e:
             return defer.fail(e)
         row = self.t.select_one(
@@ -50,7 +46,7 @@ class FakeStateComponent:
 
     def setState(self, objectid, name, value):
         try:
-            self._check(self._state_cols.name, name)
+            self.checkLength(self._state_cols.name, name)
         except RuntimeError as e:
             return defer.fail(e)
         try:
@@ -66,7 +62,7 @@ class FakeStateComponent:
 
     def atomicCreateState(self, objectid, name, thd_create_callback):
         try:
-            self._check(self._state_cols.name, name)
+            self.checkLength(self._state_cols.name, name)
         except RuntimeError as e:
             return defer.fail(e)
         row = self._row(objectid, name)

@@ -6,6 +6,7 @@ from twisted.internet import defer
 
 from buildbot.db import base
 from buildbot.db.steps import StepModel, UrlModel, unique_name
+from buildbot.test.fakedb.base import FakeDBComponent
 from buildbot.util import epoch2datetime
 
 
@@ -25,14 +26,7 @@ def _model(row) -> StepModel:
     )
 
 
-class FakeStepsComponent:
-    def __init__(self, db) -> None:
-        self.db = db
-        self.t = db.tables
-
-    def _now(self) -> int:
-        return int(self.db.master.reactor.seconds())
-
+class FakeStepsComponent(FakeDBComponent):
     def getStep(self, stepid=None, buildid=None, number=None, name=None):
         if stepid is not None:
             where = lambda r: r["id"] == stepid  # noqa: E731

@@ -3,6 +3,7 @@ from __future__ import annotations
 from twisted.internet import defer
 
 from buildbot.db import base
+from buildbot.test.fakedb.base import FakeDBComponent
 
 
 def find_tag_id(tables, name: str) -> int:
@@ -13,10 +14,6 @@ def find_tag_id(tables, name: str) -> int:
     return tables.insert("tags", {"name": name, "name_hash": name_hash})
 
 
-class FakeTagsComponent:
-    def __init__(self, db) -> None:
-        self.db = db
-        self.t = db.tables
-
+class FakeTagsComponent(FakeDBComponent):
     def findTagId(self, name):
         return defer.succeed(find_tag_id(self.t, name))

@@ -7,6 +7,7 @@ from buildbot.db.test_result_sets import (
     TestResultSetDoesNotExist,
     TestResultSetModel,
 )
+from buildbot.test.fakedb.base import FakeDBComponent
 
 
 def _model(row) -> TestResultSetModel:
@@ -24,12 +25,8 @@ def _model(row) -> TestResultSetModel:
     )
 
 
-class FakeTestResultSetsComponent:
+class FakeTestResultSetsComponent(FakeDBComponent):
     __test__ = False
-
-    def __init__(self, db) -> None:
-        self.db = db
-        self.t = db.tables
 
     def addTestResultSet(self, builderid, buildid, stepid, description, category, value_unit):
         values = {

@@ -3,14 +3,11 @@ from __future__ import annotations
 from twisted.internet import defer
 
 from buildbot.db.test_results import TestResultModel
+from buildbot.test.fakedb.base import FakeDBComponent
 
 
-class FakeTestResultsComponent:
+class FakeTestResultsComponent(FakeDBComponent):
     __test__ = False
-
-    def __init__(self, db) -> None:
-        self.db = db
-        self.t = db.tables
 
     def _ids(self, table, column, builderid, wanted):
         ids = {}

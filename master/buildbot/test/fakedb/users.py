@@ -2,30 +2,20 @@ from __future__ import annotations
 
 from twisted.internet import defer
 
-from buildbot.db import base
 from buildbot.db.users import UserModel
+from buildbot.test.fakedb.base import FakeDBComponent
 from buildbot.test.fakedb.store import integrity_error
 
 
-class FakeUsersComponent:
-    def __init__(self, db) -> None:
-        self.db = db
-        self.t = db.tables
-        self.model = db.model
-
+class FakeUsersComponent(FakeDBComponent):
     def _col(self, table, column):
         return self.model.metadata.tables[table].c[column]
 
     def _ensure(self, table, column, value):
-        length = getattr(self._col(table, column).type, "length", None)
-        if value is None or length is None:
-            return value
-        return base.shorten(value, length)
+        return self.ensureLength(self._col(table, column), value)
 
     def _check(self, table, column, value):
-        length = getattr(self._col(table, column).type, "length", None)
-        if value is not None and length is not None and len(value) > length:
-            raise RuntimeError(f"value for column {table}.{column} is too long")
+        self.checkLength(self._col(table, column), value)
 
     def _model(self, row):
         attrs = {

@@ -4,20 +4,14 @@ import json
 
 from twisted.internet import defer
 
-from buildbot.db import base
 from buildbot.db.workers import BuilderMasterModel, WorkerModel
+from buildbot.test.fakedb.base import FakeDBComponent
 
 
-class FakeWorkersComponent:
-    def __init__(self, db) -> None:
-        self.db = db
-        self.t = db.tables
-        # the length rules are the real components'
-        self._real = base.DBConnectorComponent(db)
-
+class FakeWorkersComponent(FakeDBComponent):
     def findWorkerId(self, name):
         try:
-            self._real.checkLength(self.db.model.workers.c.name, name)
+            self.checkLength(self.db.model.workers.c.name, name)
         except RuntimeError as e:
             return defer.fail(e)
         row = self.t.select_one("workers", lambda r: r["name"] == name)
