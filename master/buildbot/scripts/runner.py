@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 from twisted.python import usage
@@ -28,6 +29,28 @@ SUBCOMMANDS: dict[str, str] = {
 }
 
 
+# Subcommands that are implemented: name -> "module:OptionsClass", "module:function".
+# The function takes the parsed options and returns the exit status.
+IMPLEMENTED: dict[str, tuple[str, str]] = {
+    "upgrade-master": (
+        "buildbot.scripts.upgrade_master:UpgradeMasterOptions",
+        "buildbot.scripts.upgrade_master:upgradeMaster",
+    ),
+}
+
+
+def _load(path: str):
+    module, _, name = path.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def _options_class(name: str):
+    if name in IMPLEMENTED:
+        # imported on demand, so that `buildbot --version` stays quick
+        return lambda: _load(IMPLEMENTED[name][0])()
+    return NotAvailableOptions
+
+
 def _versions() -> str:
     import twisted
 
@@ -47,7 +70,7 @@ class NotAvailableOptions(usage.Options):
 class Options(usage.Options):
     synopsis = "Usage:    buildbot <command> [command options]"
     optFlags = [["verbose", "v", "Display more information"]]
-    subCommands = [[name, None, NotAvailableOptions, text] for name, text in SUBCOMMANDS.items()]
+    subCommands = [[name, None, _options_class(name), text] for name, text in SUBCOMMANDS.items()]
 
     def opt_version(self) -> None:
         """Print the versions of this program and of Twisted, then exit."""
@@ -68,6 +91,8 @@ def run(argv: list[str] | None = None) -> int:
         print(file=sys.stderr)
         print(str(config), file=sys.stderr)
         return 1
+    if config.subCommand in IMPLEMENTED:
+        return _load(IMPLEMENTED[config.subCommand][1])(config.subOptions)
     print(
         f"buildbot: the '{config.subCommand}' command is not available yet in this version",
         file=sys.stderr,

@@ -38,7 +38,7 @@ class TestRunner(unittest.TestCase):
         self.assertIn("frobnicate", err)
 
     def test_every_subcommand_says_it_is_not_available(self):
-        for name in runner.SUBCOMMANDS:
+        for name in set(runner.SUBCOMMANDS) - set(runner.IMPLEMENTED):
             rc, _, err = self.run_cli(name, "--some-option", "dir")
             self.assertEqual(rc, 2, name)
             self.assertIn(f"'{name}' command is not available yet", err)
