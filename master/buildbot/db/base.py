@@ -44,6 +44,17 @@ def shorten(value: str, length: int) -> str:
     return value[:half] + hashlib.sha1(value.encode("utf-8")).hexdigest()[:half]
 
 
+def thd_reread(conn: sa.Connection, select: sa.Select) -> Any:
+    """The first row of `select` as committed now, after losing an insert race.
+
+    Under MySQL's REPEATABLE READ a plain select keeps returning the snapshot
+    taken at the transaction's first read, which predates the row another
+    connection just committed; a locking read sees the latest committed rows.
+    (PostgreSQL reads them anyway; SQLite ignores the clause.)
+    """
+    return conn.execute(select.with_for_update(read=True)).first()
+
+
 class DBConnectorComponent:
     """Base of the components the connector exposes (``master.db.builds``...)."""
 
@@ -102,7 +113,7 @@ class DBConnectorComponent:
                 with conn.begin_nested():
                     return conn.execute(insert).inserted_primary_key[0]
             except sa.exc.IntegrityError:
-                row = conn.execute(select).first()
+                row = thd_reread(conn, select)
                 if row is None:
                     raise
                 return row.id

@@ -59,7 +59,7 @@ class BuildersConnectorComponent(base.DBConnectorComponent):
                     conn.execute(insert)
             except sa.exc.IntegrityError:
                 # lost a race with an identical insert: fine; anything else is not
-                if conn.execute(exists).first() is None:
+                if base.thd_reread(conn, exists) is None:
                     raise
 
         return self.db.pool.do(thdAddBuilderMaster)

@@ -130,7 +130,7 @@ def thd_claim(
         .select_from(claims.join(m.masters, m.masters.c.id == claims.c.masterid))
         .where(claim_id_col == thingid)
     )
-    row = conn.execute(q).first()
+    row = base.thd_reread(conn, q)
     if row is None:
         # the conflicting claim was released meanwhile; let the caller retry
         raise conflict

@@ -124,7 +124,7 @@ def thd_find_sourcestamp_id(
             return conn.execute(insert).inserted_primary_key[0]
     except sa.exc.IntegrityError:
         # another master created the same sourcestamp meanwhile
-        row = conn.execute(select).first()
+        row = base.thd_reread(conn, select)
         if row is None:
             raise
         return row.id

@@ -589,11 +589,20 @@ class ClusteredBuildbotService(BuildbotService):
     `startService` does not wait for the first claim attempt or the activation:
     activation may take a while and the master need not wait for it.
 
-    Subclasses implement `activate`/`deactivate` (default: nothing to do) and the
-    claim hooks `_getServiceId`, `_claimService`, `_unclaimService`.
+    Subclasses implement `activate`/`deactivate` (default: nothing to do). The
+    claim is kept in the database: a subclass names its kind in `clustered_kind`
+    (``"Scheduler"``, ``"ChangeSource"``) and the claim hooks go through the data
+    API's updates ``find<Kind>Id(name)`` and ``trySet<Kind>Master(id, masterid)``,
+    which insert a row in the kind's ``*_masters`` table, unique per service, so
+    exactly one master wins. A master that stops gives its claims back; claims of a
+    master that died are released when the others find it inactive. Other claim
+    mechanisms override `_getServiceId`, `_claimService`, `_unclaimService`.
     """
 
     POLL_INTERVAL_SEC = 5 * 60
+
+    #: the kind of service, naming the data API updates that keep the claim
+    clustered_kind: str | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.serviceid: Any = None
@@ -614,15 +623,25 @@ class ClusteredBuildbotService(BuildbotService):
         """Stop the real work; called before the claim is given back."""
         return defer.succeed(None)
 
+    def _claim_update(self, pattern: str) -> Callable[..., Any]:
+        if self.clustered_kind is None:
+            raise NotImplementedError(
+                f"{type(self).__name__}: set clustered_kind or override the claim hooks"
+            )
+        return getattr(self.master.data.updates, pattern.format(kind=self.clustered_kind))
+
     def _getServiceId(self) -> defer.Deferred[Any]:
-        return defer.fail(NotImplementedError("_getServiceId"))
+        """The id of this service's row, registering it if new."""
+        return _call(lambda: self._claim_update("find{kind}Id")(self.name))
 
     def _claimService(self) -> defer.Deferred[bool]:
         """Try to become the owner of the service; fires with whether we are."""
-        return defer.fail(NotImplementedError("_claimService"))
+        return _call(
+            lambda: self._claim_update("trySet{kind}Master")(self.serviceid, self.master.masterid)
+        )
 
     def _unclaimService(self) -> defer.Deferred[None]:
-        return defer.fail(NotImplementedError("_unclaimService"))
+        return _call(lambda: self._claim_update("trySet{kind}Master")(self.serviceid, None))
 
     @_returns_deferred
     async def startService(self) -> None:
