@@ -78,7 +78,8 @@ def _compress(code: int, data: bytes) -> bytes:
     if code == ZSTD:
         return zstandard.ZstdCompressor(level=9).compress(data)
     if code == BR:
-        return brotli.compress(data, mode=brotli.MODE_TEXT, quality=11)
+        # quality 11 (the maximum) writes ~25x slower for 15% smaller logs
+        return brotli.compress(data, mode=brotli.MODE_TEXT, quality=5)
     raise ValueError(f"unknown log compression code {code}")
 
 
