@@ -26,8 +26,6 @@ class FakeMaster(service.MasterService):
 
 
 _NOT_YET = {
-    "wantDb": "the fake database arrives with the database layer",
-    "wantMq": "the fake message queue arrives with the master core",
     "wantData": "the fake data API arrives with the master core",
 }
 
@@ -43,10 +41,13 @@ def make_master(
 ) -> FakeMaster:
     """A FakeMaster on `testcase.reactor` (set up by TestReactorMixin), or on `reactor`.
 
+    `wantDb` gives it the fake DB (`buildbot.test.fakedb`), `wantMq` the fake MQ
+    (`buildbot.test.fake.fakemq`), which records what is produced.
+
     The master is not started: tests that need running services call
     `startService()` and register `stopService` as a cleanup.
     """
-    wanted = {"wantDb": wantDb, "wantMq": wantMq, "wantData": wantData}
+    wanted = {"wantData": wantData}
     for flag, reason in _NOT_YET.items():
         if wanted[flag]:
             raise NotImplementedError(f"make_master({flag}=True): {reason}")
@@ -58,4 +59,15 @@ def make_master(
         )
     if basedir is None:
         basedir = testcase.mktemp()
-    return FakeMaster(reactor, basedir=basedir, **kwargs)
+    master = FakeMaster(reactor, basedir=basedir, **kwargs)
+    if wantDb:
+        from buildbot.test.fakedb import FakeDBConnector
+
+        master.db = FakeDBConnector(master.basedir)
+        master.db.setServiceParent(master)
+    if wantMq:
+        from buildbot.test.fake import fakemq
+
+        master.mq = fakemq.FakeMQConnector(testcase)
+        master.mq.setServiceParent(master)
+    return master

@@ -3,6 +3,7 @@ import os
 from twisted.internet import defer
 from twisted.trial import unittest
 
+from buildbot.test import fakedb
 from buildbot.test.fake import fakemaster
 from buildbot.test.reactor import TestReactorMixin
 from buildbot.util import debounce, eventual, service
@@ -55,8 +56,19 @@ class TestMakeMaster(TestReactorMixin, unittest.TestCase):
         self.reactor.advance(0)
         self.assertEqual(calls, [1])
 
+    async def test_fake_db_and_mq(self):
+        master = fakemaster.make_master(self, wantDb=True, wantMq=True)
+        await master.startService()
+        self.addCleanup(master.stopService)
+        self.assertIs(master.db.master, master)
+        self.assertIs(master.mq.master, master)
+        await master.db.insert_test_data([fakedb.Master(id=7, name="m")])
+        self.assertEqual((await master.db.masters.getMaster(7)).name, "m")
+        master.mq.produce(("masters", "7", "started"), {"masterid": 7})
+        master.mq.assertProductions([(("masters", "7", "started"), {"masterid": 7})])
+
     def test_layers_not_built_yet_are_refused_plainly(self):
-        for flag in ("wantDb", "wantMq", "wantData"):
+        for flag in ("wantData",):
             with self.assertRaises(NotImplementedError) as cm:
                 fakemaster.make_master(self, **{flag: True})
             self.assertIn(flag, str(cm.exception))

@@ -1,0 +1,1 @@
+"""The message queue: how the master's parts tell each other that something happened."""
