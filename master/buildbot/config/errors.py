@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterable, Iterator
 
 
@@ -26,8 +27,13 @@ class ConfigErrors(Exception):
         return "\n".join(self.errors)
 
 
-# The collector in force while a configuration is being loaded; None otherwise.
-_errors: ConfigErrors | None = None
+# The collector in force while a configuration is being loaded, per thread: a
+# running master loads master.cfg in a thread while the reactor thread goes on.
+_local = threading.local()
+
+
+def _current() -> ConfigErrors | None:
+    return getattr(_local, "errors", None)
 
 
 def error(msg: str, always_raise: bool = False) -> None:
@@ -37,8 +43,9 @@ def error(msg: str, always_raise: bool = False) -> None:
     message is collected and loading goes on, so that all problems are shown
     together; otherwise, or with `always_raise`, it is raised at once.
     """
-    if _errors is not None and not always_raise:
-        _errors.addError(msg)
+    collector = _current()
+    if collector is not None and not always_raise:
+        collector.addError(msg)
     else:
         raise ConfigErrors([msg])
 
@@ -52,15 +59,14 @@ def capture_config_errors(raise_on_error: bool = False) -> Iterator[ConfigErrors
     any. A `ConfigErrors` raised inside the block is merged into the
     collection rather than escaping on its own.
     """
-    global _errors
-    previous = _errors
-    collected = _errors = ConfigErrors()
+    previous = _current()
+    collected = _local.errors = ConfigErrors()
     try:
         yield collected
     except ConfigErrors as e:
         collected.merge(e)
     finally:
-        _errors = previous
+        _local.errors = previous
     if raise_on_error and collected:
         raise collected
     if previous is not None:

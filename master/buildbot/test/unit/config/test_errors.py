@@ -59,3 +59,28 @@ class TestConfigErrors(unittest.TestCase):
         self.assertFalse(errors)
         errors.addError("x")
         self.assertEqual(errors.errors, ["x"])
+
+    def test_collection_is_per_thread(self):
+        # a config loaded in a thread does not catch errors raised on the reactor thread
+        import threading
+
+        started, release = threading.Event(), threading.Event()
+        collected = []
+
+        def load():
+            with capture_config_errors() as errors:
+                config.error("in the loading thread")
+                started.set()
+                release.wait(10)
+            collected.extend(errors.errors)
+
+        thread = threading.Thread(target=load)
+        thread.start()
+        started.wait(10)
+        try:
+            with self.assertRaises(ConfigErrors):
+                config.error("on the main thread")
+        finally:
+            release.set()
+            thread.join(10)
+        self.assertEqual(collected, ["in the loading thread"])
