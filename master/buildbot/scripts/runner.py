@@ -32,6 +32,10 @@ SUBCOMMANDS: dict[str, str] = {
 # Subcommands that are implemented: name -> "module:OptionsClass", "module:function".
 # The function takes the parsed options and returns the exit status.
 IMPLEMENTED: dict[str, tuple[str, str]] = {
+    "checkconfig": (
+        "buildbot.scripts.checkconfig:CheckConfigOptions",
+        "buildbot.scripts.checkconfig:checkconfig",
+    ),
     "upgrade-master": (
         "buildbot.scripts.upgrade_master:UpgradeMasterOptions",
         "buildbot.scripts.upgrade_master:upgradeMaster",
