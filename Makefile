@@ -8,7 +8,7 @@ TRIAL_JOBS ?= 2
 # Modules to test; `make test TESTS=buildbot.test.unit.util` runs a subset.
 TESTS ?= buildbot buildbot_worker buildbot_pkg
 
-.PHONY: all venv system-deps db-servers test lint format clean demo bench help
+.PHONY: all venv system-deps db-servers buildbot43-venv test lint format clean demo bench help
 
 all: venv
 
@@ -41,8 +41,14 @@ system-deps:
 db-servers:
 	bash .ci/db-servers start
 
-test: system-deps venv db-servers
-	$(BIN)/python .ci/run_tests.py --env-file build/db-servers.env --jobs $(TRIAL_JOBS) $(TESTS)
+# The real Buildbot 4.3, in a throw-away virtualenv under build/, for the
+# compatibility tests (never imported by our code).
+buildbot43-venv:
+	bash .ci/buildbot43-venv
+
+test: system-deps venv db-servers buildbot43-venv
+	$(BIN)/python .ci/run_tests.py --env-file build/db-servers.env \
+		--env-file build/buildbot43.env --jobs $(TRIAL_JOBS) $(TESTS)
 
 lint: venv
 	$(BIN)/ruff check .

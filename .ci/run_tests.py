@@ -46,7 +46,12 @@ def summarize(counts: dict[str, int]) -> tuple[int, int, int]:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--jobs", type=int, default=2)
-    parser.add_argument("--env-file", help="KEY=VALUE lines added to the tests' environment")
+    parser.add_argument(
+        "--env-file",
+        action="append",
+        default=[],
+        help="KEY=VALUE lines added to the tests' environment (may be repeated)",
+    )
     parser.add_argument("modules", nargs="+")
     args = parser.parse_args()
 
@@ -54,8 +59,8 @@ def main() -> int:
     shutil.rmtree(cov_dir, ignore_errors=True)
     os.makedirs(cov_dir)
     env = dict(os.environ, COVERAGE_RCFILE=os.path.join(ROOT, ".coveragerc"))
-    if args.env_file:
-        with open(args.env_file) as f:
+    for env_file in args.env_file:
+        with open(env_file) as f:
             for line in f:
                 key, sep, value = line.strip().partition("=")
                 if sep and not key.startswith("#"):
