@@ -41,22 +41,17 @@ class MasterConfigError(Exception):
 
 
 def load_db_config(basedir: str, config_file: str = "master.cfg") -> dict[str, Any]:
-    """The ``c['db']`` settings of the master.cfg in `basedir`, with their defaults."""
-    # Interim reader until the full config loader lands: runs the file, reads c['db'].
-    import runpy
+    """The ``c['db']`` settings of the master.cfg in `basedir`, once the whole file
+    is found valid; MasterConfigError lists every problem otherwise."""
+    from buildbot.config.errors import ConfigErrors
+    from buildbot.config.master import FileLoader
 
-    path = os.path.join(basedir, config_file)
-    sys.path.insert(0, basedir)
     try:
-        namespace = runpy.run_path(path, run_name="__main__")
-    except Exception as e:
-        raise MasterConfigError(f"error while loading {path}: {e!r}") from None
-    finally:
-        sys.path.remove(basedir)
-    c = namespace.get("BuildmasterConfig")
-    if not isinstance(c, dict):
-        raise MasterConfigError(f"{path} does not define a BuildmasterConfig dictionary")
-    db = dict(c.get("db") or {})
-    db.setdefault("db_url", c.get("db_url", "sqlite:///state.sqlite"))
+        master_config = FileLoader(basedir, config_file).loadConfig()
+    except ConfigErrors as e:
+        raise MasterConfigError(
+            "master.cfg has errors:\n" + "\n".join(f"  {m}" for m in e.errors)
+        ) from None
+    db = dict(master_config.db)
     db.setdefault("engine_kwargs", {})
     return db

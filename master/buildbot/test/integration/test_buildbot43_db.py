@@ -92,8 +92,10 @@ c['builders'] = [
 """
 
 
+# a valid config for our loader (stand-ins for workers and schedulers) with 4.3's c['db']
 REDUCED_MASTER_CFG = """\
-c = BuildmasterConfig = {}
+from buildbot.test.unit.config.configfakes import minimal_config
+c = BuildmasterConfig = minimal_config()
 c['db'] = {'db_url': 'sqlite:///state.sqlite'}
 """
 

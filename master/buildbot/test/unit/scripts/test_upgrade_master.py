@@ -9,6 +9,12 @@ from twisted.trial import unittest
 from buildbot.db import migrate
 from buildbot.scripts import runner, upgrade_master
 
+# a valid configuration, with stand-ins for the workers and schedulers
+VALID = (
+    "from buildbot.test.unit.config.configfakes import minimal_config\n"
+    "BuildmasterConfig = c = minimal_config()\n"
+)
+
 
 class TestUpgradeMaster(unittest.TestCase):
     def setUp(self):
@@ -16,7 +22,7 @@ class TestUpgradeMaster(unittest.TestCase):
         os.makedirs(self.basedir)
         with open(os.path.join(self.basedir, "buildbot.tac"), "w") as f:
             f.write("# a master's tac file\n")
-        self.write_cfg("BuildmasterConfig = c = {}\n")
+        self.write_cfg(VALID)
 
     def write_cfg(self, text):
         with open(os.path.join(self.basedir, "master.cfg"), "w") as f:
@@ -48,7 +54,7 @@ class TestUpgradeMaster(unittest.TestCase):
         self.assertIn("already current", out)
 
     def test_db_url_from_config_relative_to_basedir(self):
-        self.write_cfg("BuildmasterConfig = c = {'db': {'db_url': 'sqlite:///other.db'}}\n")
+        self.write_cfg(VALID + "c['db'] = {'db_url': 'sqlite:///other.db'}\n")
         rc, _, _ = self.upgrade("--quiet")
         self.assertEqual(rc, 0)
         self.assertEqual(self.revision("other.db"), [(migrate.head_revision(),)])
@@ -80,10 +86,19 @@ class TestUpgradeMaster(unittest.TestCase):
         self.assertFalse(os.path.exists(os.path.join(self.basedir, "state.sqlite")))
 
     def test_broken_config(self):
-        self.write_cfg("BuildmasterConfig = c = {}\nraise ValueError('boom')\n")
+        self.write_cfg(VALID + "c['title'] = 3\nraise ValueError('boom')\n")
         rc, _, err = self.upgrade()
         self.assertEqual(rc, 1)
-        self.assertIn("boom", err)
+        self.assertIn("master.cfg, line 4: ValueError: boom", err)
+        self.assertFalse(os.path.exists(os.path.join(self.basedir, "state.sqlite")))
+
+    def test_invalid_config_lists_every_error(self):
+        self.write_cfg(VALID + "c['title'] = 3\nc['nosuchkey'] = 1\n")
+        rc, _, err = self.upgrade()
+        self.assertEqual(rc, 1)
+        self.assertIn("master.cfg has errors:", err)
+        self.assertIn("c['title'] must be a string", err)
+        self.assertIn("Unknown BuildmasterConfig key nosuchkey", err)
         self.assertFalse(os.path.exists(os.path.join(self.basedir, "state.sqlite")))
 
     def test_config_without_buildmasterconfig(self):
@@ -93,7 +108,7 @@ class TestUpgradeMaster(unittest.TestCase):
         self.assertIn("BuildmasterConfig", err)
 
     def test_unusable_url(self):
-        self.write_cfg("BuildmasterConfig = {'db': {'db_url': 'nosuchdialect://x/y'}}\n")
+        self.write_cfg(VALID + "c['db'] = {'db_url': 'nosuchdialect://x/y'}\n")
         rc, _, err = self.upgrade()
         self.assertEqual(rc, 1)
         self.assertIn("cannot use the database URL 'nosuchdialect://x/y'", err)
