@@ -25,11 +25,6 @@ class FakeMaster(service.MasterService):
         self.data: Any = None
 
 
-_NOT_YET = {
-    "wantData": "the fake data API arrives with the master core",
-}
-
-
 def make_master(
     testcase: Any,
     wantDb: bool = False,
@@ -42,15 +37,13 @@ def make_master(
     """A FakeMaster on `testcase.reactor` (set up by TestReactorMixin), or on `reactor`.
 
     `wantDb` gives it the fake DB (`buildbot.test.fakedb`), `wantMq` the fake MQ
-    (`buildbot.test.fake.fakemq`), which records what is produced.
+    (`buildbot.test.fake.fakemq`), which records what is produced, and `wantData`
+    the fake data API (`buildbot.test.fake.fakedata`: real reads over the DB,
+    recorded updates).
 
     The master is not started: tests that need running services call
     `startService()` and register `stopService` as a cleanup.
     """
-    wanted = {"wantData": wantData}
-    for flag, reason in _NOT_YET.items():
-        if wanted[flag]:
-            raise NotImplementedError(f"make_master({flag}=True): {reason}")
     reactor = reactor if reactor is not None else getattr(testcase, "reactor", None)
     if reactor is None:
         raise RuntimeError(
@@ -70,4 +63,10 @@ def make_master(
 
         master.mq = fakemq.FakeMQConnector(testcase)
         master.mq.setServiceParent(master)
+    if wantData:
+        from buildbot.test.fake.fakedata import FakeDataConnector
+
+        if master.db is None:
+            raise ValueError("make_master(wantData=True) needs wantDb=True: reads go to the DB")
+        master.data = FakeDataConnector(master, testcase)
     return master

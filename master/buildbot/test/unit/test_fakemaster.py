@@ -67,11 +67,16 @@ class TestMakeMaster(TestReactorMixin, unittest.TestCase):
         master.mq.produce(("masters", "7", "started"), {"masterid": 7})
         master.mq.assertProductions([(("masters", "7", "started"), {"masterid": 7})])
 
-    def test_layers_not_built_yet_are_refused_plainly(self):
-        for flag in ("wantData",):
-            with self.assertRaises(NotImplementedError) as cm:
-                fakemaster.make_master(self, **{flag: True})
-            self.assertIn(flag, str(cm.exception))
+    async def test_fake_data(self):
+        master = fakemaster.make_master(self, wantDb=True, wantMq=True, wantData=True)
+        await master.db.insert_test_data([fakedb.Master(id=7, name="m")])
+        self.assertEqual((await master.data.get(("masters", 7)))["name"], "m")
+        await master.data.updates.masterStopped(name="m", masterid=7)
+        master.data.updates.assertCalled("masterStopped", name="m", masterid=7)
+
+    def test_fake_data_needs_the_db(self):
+        with self.assertRaises(ValueError):
+            fakemaster.make_master(self, wantData=True)
 
     def test_explicit_reactor_and_basedir(self):
         other = object()

@@ -1,0 +1,1 @@
+"""The data API: resource types, their endpoints and update methods (``master.data``)."""

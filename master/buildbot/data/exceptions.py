@@ -1,0 +1,19 @@
+"""Errors of the data API, turned into HTTP/JSON-RPC errors by the web layer."""
+
+from __future__ import annotations
+
+
+class DataException(Exception):
+    pass
+
+
+class InvalidPathError(DataException):
+    """No endpoint matches the path."""
+
+
+class InvalidControlException(DataException):
+    """The endpoint has no such control action."""
+
+
+class InvalidQueryParameter(DataException):
+    """A filter, field, order or page the endpoint cannot accept."""

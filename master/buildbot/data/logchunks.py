@@ -1,0 +1,79 @@
+"""Log contents: lines of a log as one chunk, and the raw download."""
+
+from __future__ import annotations
+
+from buildbot.data import base
+from buildbot.data.logs import LogEndpointMixin
+from buildbot.data.steps import LOG_PATHS
+
+
+class LogChunkEndpoint(LogEndpointMixin):
+    """`offset` is the first line (0-based), `limit` the number of lines."""
+
+    pathPatterns = "\n".join(["/logchunks", *(f"{p}/contents" for p in LOG_PATHS)])
+
+    async def get(self, resultSpec, kwargs):
+        if not kwargs:  # bare /logchunks names no log
+            return None
+        lg = await self.getLog(kwargs)
+        if lg is None:
+            return None
+        first = (resultSpec.offset or 0) if resultSpec else 0
+        limit = resultSpec.limit if resultSpec else None
+        if resultSpec is not None:
+            resultSpec.removePagination()
+        if limit is None:
+            if lg.num_lines == 0 and first == 0:
+                return {"logid": lg.id, "firstline": 0, "content": ""}
+            if first >= lg.num_lines:
+                return None
+            last = lg.num_lines - 1
+        else:
+            last = first + limit - 1
+        content = await self.master.db.logs.getLogLines(lg.id, first, last)
+        return {"logid": lg.id, "firstline": first, "content": content}
+
+
+class RawLogChunkEndpoint(LogEndpointMixin):
+    isRaw = True
+    pathPatterns = "\n".join(f"{p}/raw" for p in LOG_PATHS)
+    inline = False
+
+    async def get(self, resultSpec, kwargs):
+        db = self.master.db
+        lg = await self.getLog(kwargs)
+        if lg is None:
+            return None
+        step = await db.steps.getStep(stepid=lg.stepid)
+        build = await db.builds.getBuild(step.buildid)
+        builder = await db.builders.getBuilder(build.builderid)
+        lines = await db.logs.getLogLines(lg.id, 0, max(lg.num_lines - 1, 0))
+        if lg.type == "s":
+            worker = await db.workers.getWorker(workerid=build.workerid) if build.workerid else None
+            stripped = "".join(line[1:] for line in lines.splitlines(keepends=True))
+            lines = (
+                f"Builder: {builder.name}\nBuild number: {build.number}\n"
+                f"Worker name: {worker.name if worker else ''}\n" + stripped
+            )
+        result = {
+            "raw": lines,
+            "mime-type": "text/html" if lg.type == "h" else "text/plain",
+        }
+        if not self.inline:
+            result["filename"] = (
+                f"{builder.name}_build_{build.number}_step_{step.name}_log_{lg.slug}"
+            )
+        return result
+
+
+class RawInlineLogChunkEndpoint(RawLogChunkEndpoint):
+    pathPatterns = "\n".join(f"{p}/raw_inline" for p in LOG_PATHS)
+    inline = True
+
+
+class LogChunk(base.ResourceType):
+    name = "logchunk"
+    plural = "logchunks"
+    endpoints = [LogChunkEndpoint, RawLogChunkEndpoint, RawInlineLogChunkEndpoint]
+    keyField = "logid"
+    fields = {"logid": "int", "firstline": "int", "content": "str"}
