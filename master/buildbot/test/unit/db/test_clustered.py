@@ -1,48 +1,17 @@
-"""Clustered services claimed in the database: of several masters sharing one
-database, exactly one runs each service, and another takes over when it stops."""
+"""Clustered services claimed in the database, through the data API: of several
+masters sharing one database, exactly one runs each service, and another takes
+over when it stops."""
 
 from twisted.internet import defer
 from twisted.trial import unittest
 
+from buildbot.data.connector import DataConnector
 from buildbot.db import connector
-from buildbot.db.changesources import ChangeSourceAlreadyClaimedError
-from buildbot.db.schedulers import SchedulerAlreadyClaimedError
 from buildbot.test import fakedb
 from buildbot.test.fake import fakemaster
+from buildbot.test.fake.fakemq import FakeMQConnector
 from buildbot.test.util import db
 from buildbot.util import service
-
-
-class DBClaimUpdates:
-    """The claim updates of the data API, over one master's DB connector."""
-
-    def __init__(self, db):
-        self.db = db
-
-    def findSchedulerId(self, name):
-        return self.db.schedulers.findSchedulerId(name)
-
-    def findChangeSourceId(self, name):
-        return self.db.changesources.findChangeSourceId(name)
-
-    async def trySetSchedulerMaster(self, schedulerid, masterid):
-        try:
-            await self.db.schedulers.setSchedulerMaster(schedulerid, masterid)
-        except SchedulerAlreadyClaimedError:
-            return False
-        return True
-
-    async def trySetChangeSourceMaster(self, changesourceid, masterid):
-        try:
-            await self.db.changesources.setChangeSourceMaster(changesourceid, masterid)
-        except ChangeSourceAlreadyClaimedError:
-            return False
-        return True
-
-
-class Data:
-    def __init__(self, updates):
-        self.updates = updates
 
 
 class Scheduled(service.ClusteredBuildbotService):
@@ -71,7 +40,9 @@ class ClusteredClaims:
         master2.db = db2
         self.masters = [self.master, master2]
         for m in self.masters:
-            m.data = Data(DBClaimUpdates(m.db))
+            m.mq = FakeMQConnector(self)
+            m.data = DataConnector()
+            await m.data.setServiceParent(m)
             await m.startService()
             self.addCleanup(m.stopService)
         await self.insert_test_data(
