@@ -125,16 +125,12 @@ class KeyLoader:
 
         self._copy("multiMaster", lambda v: isinstance(v, bool), "True or False")
 
+        # accepted for compatibility; this master never sends usage data anywhere
         if "buildbotNetUsageData" in self.d:
             self._copy(
                 "buildbotNetUsageData",
                 lambda v: v in ("basic", "full") or callable(v),
                 "None, 'basic', 'full' or a callable",
-            )
-        else:
-            log.msg(
-                "c['buildbotNetUsageData'] is not set: basic anonymous usage data will be "
-                "reported; set it to None to opt out"
             )
 
         if "collapseRequests" in self.d:
