@@ -84,10 +84,15 @@ class BuildMaster(service.ReconfigurableServiceMixin, service.MasterService):
         self.mq.setServiceParent(self)
         self.data = dataconnector.DataConnector()
         self.data.setServiceParent(self)
-        # filled in by the layers that own them (workers, builds, web, secrets)
+        from buildbot.process.botmaster import BotMaster
+        from buildbot.worker.manager import WorkerManager
+
+        self.workers = WorkerManager()
+        self.workers.setServiceParent(self)
+        self.botmaster = BotMaster()
+        self.botmaster.setServiceParent(self)
+        # filled in by the layers that own them (web, secrets)
         self.secrets_manager: Any = None
-        self.workers: Any = None
-        self.botmaster: Any = None
         self.www: Any = None
         self.scheduler_manager = _NamedManager("scheduler_manager", "schedulers")
         self.scheduler_manager.setServiceParent(self)

@@ -13,7 +13,7 @@ from typing import Any
 from buildbot.util import service
 
 
-class FakeMaster(service.MasterService):
+class FakeMaster(service.ReconfigurableServiceMixin, service.MasterService):
     def __init__(self, reactor: Any, basedir: str = "basedir", masterid: int = 824) -> None:
         super().__init__(reactor=reactor)
         self.basedir = os.path.abspath(basedir)

@@ -1,0 +1,90 @@
+from twisted.trial import unittest
+
+from buildbot import config, interfaces
+from buildbot.locks import WorkerLock
+from buildbot.test.fake import fakemaster
+from buildbot.test.reactor import TestReactorMixin
+from buildbot.worker import Worker
+
+
+class TestWorkerConfig(unittest.TestCase):
+    def errors(self, *args, **kwargs):
+        with config.capture_config_errors() as errors:
+            Worker(*args, **kwargs)
+        return errors.errors
+
+    def test_name_is_positional(self):
+        w = Worker("w1", "pass")
+        self.assertEqual((w.name, w.workername), ("w1", "w1"))
+        self.assertTrue(interfaces.IWorker.providedBy(w))
+
+    def test_good_settings(self):
+        lock = WorkerLock("l")
+        self.assertEqual(
+            self.errors(
+                "w1",
+                "pass",
+                max_builds=2,
+                notify_on_missing=["a@b"],
+                missing_timeout=10,
+                properties={"a": 1},
+                defaultProperties={"b": 2},
+                locks=[lock.access("exclusive")],
+                machine_name="m",
+            ),
+            [],
+        )
+
+    def test_bad_settings_all_reported(self):
+        errors = self.errors(
+            "w1",
+            "pass",
+            max_builds=0,
+            notify_on_missing=3,
+            missing_timeout=-1,
+            properties=[],
+            defaultProperties="x",
+            locks="l",
+            machine_name=5,
+        )
+        self.assertEqual(len(errors), 7, errors)
+        for word in (
+            "max_builds",
+            "notify_on_missing",
+            "missing_timeout",
+            "properties",
+            "defaultProperties",
+            "locks",
+            "machine_name",
+        ):
+            self.assertTrue(any(word in e for e in errors), word)
+        self.assertTrue(all(e.startswith("worker 'w1': ") for e in errors))
+
+    def test_notify_list_members_must_be_strings(self):
+        self.assertEqual(len(self.errors("w1", "p", notify_on_missing=["a", 1])), 1)
+
+    def test_lock_entries_checked(self):
+        self.assertEqual(len(self.errors("w1", "p", locks=[object()])), 1)
+
+
+class TestWorkerService(TestReactorMixin, unittest.TestCase):
+    def setUp(self):
+        self.setup_test_reactor()
+        self.master = fakemaster.make_master(self, wantDb=True, wantMq=True, wantData=True)
+
+    async def test_configured_on_start(self):
+        w = Worker("w1", "pass", notify_on_missing="a@b", properties={"a": 1})
+        await w.setServiceParent(self.master)
+        await self.master.startService()
+        self.addCleanup(self.master.stopService)
+        self.assertEqual(w.password, "pass")
+        self.assertEqual(w.notify_on_missing, ["a@b"])
+        self.assertEqual(w.properties, {"a": 1})
+        worker = await self.master.data.get(("workers", w.workerid))
+        self.assertEqual(worker["name"], "w1")
+
+        # a sibling with new settings reconfigures it, keeping its id
+        workerid = w.workerid
+        await w.reconfigServiceWithSibling(Worker("w1", "new", max_builds=3))
+        self.assertEqual((w.workerid, w.password, w.max_builds), (workerid, "new", 3))
+        self.assertEqual(len(self.master.data.updates.callsTo("findWorkerId")), 1)
