@@ -6,6 +6,7 @@ one registers each configured worker in the database and keeps its settings.
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 from zope.interface import implementer
@@ -62,34 +63,28 @@ class AbstractWorker(service.BuildbotService):
             config.error(f"{where}: machine_name must be a string")
         self.machine_name = machine_name
 
-    async def reconfigService(
-        self,
-        password: Any,
-        max_builds: int | None = None,
-        notify_on_missing: str | list[str] | None = None,
-        missing_timeout: float | None = 3600,
-        properties: dict[str, Any] | None = None,
-        defaultProperties: dict[str, Any] | None = None,
-        locks: list[Any] | None = None,
-        keepalive_interval: float | None = 3600,
-        machine_name: str | None = None,
-    ) -> None:
+    async def reconfigService(self, password: Any, **settings: Any) -> None:
+        # the arguments passed checkConfig: defaults are those of its signature
+        given = inspect.signature(self.checkConfig).bind(password, **settings)
+        given.apply_defaults()
+        args = given.arguments
+        notify_on_missing = args["notify_on_missing"]
         workerid = getattr(self, "workerid", None)
         if workerid is None:
             workerid = await self.master.data.updates.findWorkerId(self.name)
         # assigned together, after the only wait
         self.workerid = workerid
         self.password = password
-        self.max_builds = max_builds
+        self.max_builds = args["max_builds"]
         if isinstance(notify_on_missing, str):
             notify_on_missing = [notify_on_missing]
         self.notify_on_missing = list(notify_on_missing or [])
-        self.missing_timeout = missing_timeout
-        self.properties = dict(properties or {})
-        self.defaultProperties = dict(defaultProperties or {})
-        self.access = list(locks or [])
-        self.keepalive_interval = keepalive_interval
-        self.machine_name = machine_name
+        self.missing_timeout = args["missing_timeout"]
+        self.properties = dict(args["properties"] or {})
+        self.defaultProperties = dict(args["defaultProperties"] or {})
+        self.access = list(args["locks"] or [])
+        self.keepalive_interval = args["keepalive_interval"]
+        self.machine_name = args["machine_name"]
 
 
 class Worker(AbstractWorker):
