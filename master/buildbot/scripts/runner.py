@@ -32,6 +32,21 @@ SUBCOMMANDS: dict[str, str] = {
 # Subcommands that are implemented: name -> "module:OptionsClass", "module:function".
 # The function takes the parsed options and returns the exit status.
 IMPLEMENTED: dict[str, tuple[str, str]] = {
+    "create-master": (
+        "buildbot.scripts.create_master:CreateMasterOptions",
+        "buildbot.scripts.create_master:createMaster",
+    ),
+    "start": ("buildbot.scripts.start:StartOptions", "buildbot.scripts.start:start"),
+    "stop": ("buildbot.scripts.stop:StopOptions", "buildbot.scripts.stop:stop"),
+    "restart": ("buildbot.scripts.restart:RestartOptions", "buildbot.scripts.restart:restart"),
+    "reconfig": (
+        "buildbot.scripts.reconfig:ReconfigOptions",
+        "buildbot.scripts.reconfig:reconfig",
+    ),
+    "sighup": (
+        "buildbot.scripts.reconfig:ReconfigOptions",
+        "buildbot.scripts.reconfig:reconfig",
+    ),
     "checkconfig": (
         "buildbot.scripts.checkconfig:CheckConfigOptions",
         "buildbot.scripts.checkconfig:checkconfig",

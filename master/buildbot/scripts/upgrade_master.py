@@ -7,6 +7,7 @@ directly here, in the command's own process.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -51,10 +52,16 @@ def upgradeMaster(config: dict[str, Any], out: Any = None, err: Any = None) -> i
     except base.MasterConfigError as e:
         print(f"error: {e}", file=err)
         return 1
-    url = db["db_url"]
+    return upgrade_db(db["db_url"], basedir, db["engine_kwargs"], say, err)
+
+
+def upgrade_db(
+    url: str, basedir: str, engine_kwargs: dict[str, Any], say: Callable[[str], None], err: Any
+) -> int:
+    """Create the database at `url`, or bring it to our schema; 0 on success, else 1."""
     say(f"upgrading database ({display_url(url)})")
     try:
-        engine = enginestrategy.create_engine(url, basedir=basedir, **db["engine_kwargs"])
+        engine = enginestrategy.create_engine(url, basedir=basedir, **engine_kwargs)
     except Exception as e:
         print(f"error: cannot use the database URL {display_url(url)!r}: {e}", file=err)
         return 1
