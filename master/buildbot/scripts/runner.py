@@ -47,6 +47,10 @@ IMPLEMENTED: dict[str, tuple[str, str]] = {
         "buildbot.scripts.reconfig:ReconfigOptions",
         "buildbot.scripts.reconfig:reconfig",
     ),
+    "cleanupdb": (
+        "buildbot.scripts.cleanupdb:CleanupDBOptions",
+        "buildbot.scripts.cleanupdb:cleanupDatabase",
+    ),
     "checkconfig": (
         "buildbot.scripts.checkconfig:CheckConfigOptions",
         "buildbot.scripts.checkconfig:checkconfig",
