@@ -34,6 +34,7 @@ SUBMODULES = [
     "buildbot.data.properties",
     "buildbot.data.changesources",
     "buildbot.data.schedulers",
+    "buildbot.data.forceschedulers",
     "buildbot.data.projects",
     "buildbot.data.build_data",
     "buildbot.data.test_result_sets",
