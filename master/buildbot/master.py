@@ -91,9 +91,12 @@ class BuildMaster(service.ReconfigurableServiceMixin, service.MasterService):
         self.workers.setServiceParent(self)
         self.botmaster = BotMaster()
         self.botmaster.setServiceParent(self)
-        # filled in by the layers that own them (web, secrets)
+        from buildbot.www.service import WWWService
+
+        self.www = WWWService()
+        self.www.setServiceParent(self)
+        # filled in by the secrets layer
         self.secrets_manager: Any = None
-        self.www: Any = None
         self.scheduler_manager = _NamedManager("scheduler_manager", "schedulers")
         self.scheduler_manager.setServiceParent(self)
         self.change_svc = _NamedManager("change_svc", "change_sources")

@@ -32,6 +32,7 @@ from twisted.python import log
 from zope.interface import implementer
 
 from buildbot import config, interfaces
+from buildbot.data.exceptions import InvalidControlArguments
 from buildbot.util import service
 
 #: keys a `codebases` entry may give
@@ -41,7 +42,7 @@ CODEBASE_KEYS = frozenset({"repository", "branch", "revision"})
 PROPERTY_SOURCE = "Scheduler"
 
 
-class DisabledSchedulerError(Exception):
+class DisabledSchedulerError(InvalidControlArguments):
     """The scheduler is disabled (through the data API's `enable` control)."""
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from twisted.internet import defer
 
 from buildbot import config
+from buildbot.data.exceptions import InvalidControlArguments
 from buildbot.schedulers.base import (
     PROPERTY_SOURCE,
     BaseScheduler,
@@ -38,17 +39,16 @@ _EMAIL = re.compile(r"<[^<>@\s]+@[^<>@\s]+>")
 _SOURCESTAMP_FIELDS = ("branch", "revision", "repository", "project")
 
 
-class ValidationError(ValueError):
+class ValidationError(InvalidControlArguments, ValueError):
     """Form values that do not parse: `errors` maps each field's fullName to why.
     The web layer answers it with JSON-RPC error -32602 and `errors` as message."""
 
     def __init__(self, errors: dict[str, str]) -> None:
         super().__init__(errors)
         self.errors = dict(errors)
-        self.message = self.errors
 
 
-class BuilderSelectionError(KeyError):
+class BuilderSelectionError(InvalidControlArguments, KeyError):
     """The client chose no builder of this scheduler (an empty intersection, an
     unknown or non-numeric `builderid`). A KeyError, like the reference's error."""
 

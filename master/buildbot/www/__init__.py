@@ -1,0 +1,1 @@
+"""The web server: REST API, and later the UI, WebSocket, auth and change hooks."""

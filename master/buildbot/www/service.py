@@ -1,0 +1,177 @@
+"""The web server: a Twisted Web site on `c['www']['port']`, a child of the master.
+
+The resource tree is built once; its resources read the current settings from
+this service, so a reconfig only restarts the listener, and only when the port
+changed. Later parts hang their resources on `self.root` in `_make_root`:
+`ws`, `sse`, `auth`, `avatar`, `config`, `change_hook`, `plugins` and the UI
+itself (the root's default child).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from twisted.internet import defer, endpoints
+from twisted.python import log, logfile
+from twisted.web import http, resource, server
+
+from buildbot.util import service
+from buildbot.www import rest
+from buildbot.www.cors import OriginMatcher, origin_of
+
+DEFAULT_URL = "http://localhost:8080/"
+
+
+class _TrackedChannel(http.HTTPChannel):
+    def connectionMade(self) -> None:
+        super().connectionMade()
+        self.factory.track(self)
+
+    def connectionLost(self, reason: Any) -> None:
+        super().connectionLost(reason)
+        self.factory.untrack(self)
+
+
+class Site(server.Site):
+    """A Site that knows its open connections (to close them on stop) and writes its
+    access log to a rotated file, or nowhere."""
+
+    protocol = _TrackedChannel
+
+    def __init__(self, root: resource.Resource, access_log: dict[str, Any] | None) -> None:
+        self._access_log = access_log
+        super().__init__(root, logPath=access_log["path"] if access_log else None)
+        self.displayTracebacks = False
+        self.connections: set[Any] = set()
+        self._idle: list[defer.Deferred[None]] = []
+
+    def _openLogFile(self, path: str) -> Any:
+        opts = self._access_log or {}
+        return logfile.LogFile.fromFullPath(
+            path,
+            rotateLength=opts.get("rotateLength") or 10_000_000,
+            maxRotatedFiles=opts.get("maxRotatedFiles") or 10,
+        )
+
+    def log(self, request: Any) -> None:
+        if self._access_log:
+            super().log(request)
+
+    def track(self, channel: Any) -> None:
+        self.connections.add(channel)
+
+    def untrack(self, channel: Any) -> None:
+        self.connections.discard(channel)
+        if not self.connections:
+            waiting, self._idle = self._idle, []
+            for d in waiting:
+                d.callback(None)
+
+    def close_connections(self) -> defer.Deferred[None]:
+        """Abort every open connection; fires once all are gone."""
+        if not self.connections:
+            return defer.succeed(None)
+        d: defer.Deferred[None] = defer.Deferred()
+        self._idle.append(d)
+        for channel in list(self.connections):
+            channel.transport.abortConnection()
+        return d
+
+
+class WWWService(service.ReconfigurableServiceMixin, service.AsyncMultiService):
+    name = "www"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.config: dict[str, Any] = {}
+        self.buildbotURL = DEFAULT_URL
+        self.port: int | str | None = None
+        self.root: resource.Resource | None = None
+        self.site: Site | None = None
+        self._listener: Any = None
+        self._origins = OriginMatcher([origin_of(DEFAULT_URL)])
+
+    # --- settings the resources read ------------------------------------------------
+
+    @property
+    def json_cache_seconds(self) -> int:
+        return self.config.get("json_cache_seconds") or 0
+
+    @property
+    def rest_minimum_version(self) -> int:
+        return self.config.get("rest_minimum_version") or 0
+
+    def origin_allowed(self, origin: str) -> bool:
+        return self._origins(origin)
+
+    # --- the site ---------------------------------------------------------------------
+
+    def _make_root(self) -> resource.Resource:
+        root = resource.Resource()
+        root.putChild(b"api", rest.RestRootResource(self))
+        return root
+
+    def _access_log(self) -> dict[str, Any] | None:
+        name = self.config.get("logfileName")
+        basedir = getattr(self.master, "basedir", None)
+        if not name or not basedir or not os.path.isdir(basedir):
+            return None
+        return {
+            "path": os.path.join(basedir, name),
+            "rotateLength": self.config.get("logRotateLength"),
+            "maxRotatedFiles": self.config.get("maxRotatedFiles"),
+        }
+
+    def getPortnum(self) -> int | None:
+        """The port really listened on (useful with port 0), or None."""
+        if self._listener is None:
+            return None
+        return self._listener.getHost().port
+
+    # --- life cycle -------------------------------------------------------------------
+
+    @service._returns_deferred
+    async def reconfigServiceWithBuildbotConfig(self, new_config: Any) -> None:
+        www = dict(getattr(new_config, "www", None) or {})
+        url = getattr(new_config, "buildbotURL", None) or DEFAULT_URL
+        self.config = www
+        self.buildbotURL = url if url.endswith("/") else url + "/"
+        self._origins = OriginMatcher(www.get("allowed_origins") or [origin_of(self.buildbotURL)])
+        if self.site is None:
+            self.root = self._make_root()
+            self.site = Site(self.root, self._access_log())
+        new_port = www.get("port")
+        listening_as_wanted = new_port == self.port and (
+            self._listener is not None or new_port is None or not self.running
+        )
+        self.port = new_port
+        if not listening_as_wanted and self.running:
+            await self._stop_listening()
+            await self._start_listening()
+        await service.ReconfigurableServiceMixin.reconfigServiceWithBuildbotConfig(self, new_config)
+
+    @service._returns_deferred
+    async def startService(self) -> None:
+        await super().startService()
+        await self._start_listening()
+
+    @service._returns_deferred
+    async def stopService(self) -> None:
+        await self._stop_listening()
+        if self.site is not None:
+            await self.site.close_connections()
+        await super().stopService()
+
+    async def _start_listening(self) -> None:
+        if self.port is None or self.site is None:
+            return
+        description = f"tcp:{self.port}" if isinstance(self.port, int) else self.port
+        ep = endpoints.serverFromString(self.reactor, description)
+        self._listener = await ep.listen(self.site)
+        log.msg(f"web server listening on {description} (port {self.getPortnum()})")
+
+    async def _stop_listening(self) -> None:
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            await listener.stopListening()
