@@ -53,7 +53,7 @@ class ReactorProxy:
         return getattr(global_reactor, name)
 
 
-class MasterTest(unittest.TestCase):
+class MasterTestBase(unittest.TestCase):
     timeout = 60
 
     def setUp(self):
@@ -101,6 +101,8 @@ class MasterTest(unittest.TestCase):
         self.assertIn(master_module.RUNNING, self.messages)
         return m
 
+
+class MasterTest(MasterTestBase):
     async def test_start_registers_the_master_and_runs_services(self):
         self.write_config("c['services'] = [Named(name='one', value=1)]\n")
         m = await self.start_ok()
@@ -244,3 +246,101 @@ class MasterTest(unittest.TestCase):
         m._on_sighup()  # what the signal handler does, from any thread
         await done
         self.assertEqual(m.service_manager.namedServices["one"].value, 3)
+
+
+BUILDERS_HEADER = """\
+from buildbot.plugins import schedulers, util, worker
+c = BuildmasterConfig = {}
+c['db'] = {'db_url': 'sqlite:///state.sqlite'}
+c['protocols'] = {'pb': {'port': 'tcp:0:interface=127.0.0.1'}}
+c['workers'] = [worker.Worker('w1', 'p'), worker.Worker('w2', 'p')]
+"""
+
+
+def builders_config(builders, schedulers):
+    """master.cfg text: builders as (name, workers, tags), ForceSchedulers as (name, builders)."""
+    lines = [BUILDERS_HEADER, "c['builders'] = ["]
+    for name, workers, tags in builders:
+        lines.append(
+            f"    util.BuilderConfig(name={name!r}, workernames={workers!r}, tags={tags!r},"
+            " factory=util.BuildFactory()),"
+        )
+    lines.append("]\nc['schedulers'] = [")
+    for name, names in schedulers:
+        lines.append(f"    schedulers.ForceScheduler(name={name!r}, builderNames={names!r}),")
+    lines.append("]\n")
+    return "\n".join(lines)
+
+
+class BuildersAndSchedulersReconfig(MasterTestBase):
+    def write(self, builders, schedulers):
+        with open(os.path.join(self.basedir, "master.cfg"), "w") as f:
+            f.write(builders_config(builders, schedulers))
+
+    async def state(self, m):
+        builders = {
+            b["name"]: b["tags"]
+            for b in await m.data.get(("builders",))
+            if m.masterid in b["masterids"]
+        }
+        forcers = {f["name"]: f["builder_names"] for f in await m.data.get(("forceschedulers",))}
+        schedulers = {
+            s["name"]: (s["master"] or {}).get("masterid")
+            for s in await m.data.get(("schedulers",))
+        }
+        workers = {
+            w["name"]: sorted(c["builderid"] for c in w["configured_on"])
+            for w in await m.data.get(("workers",))
+        }
+        return builders, forcers, schedulers, workers
+
+    async def test_add_remove_change_builders_and_schedulers(self):
+        self.write(
+            [("b1", ["w1"], ["a"]), ("b2", ["w2"], [])],
+            [("s1", ["b1", "b2"]), ("s2", ["b2"])],
+        )
+        m = await self.start_ok()
+        await self.wait_for_claims(m, 2)
+        builders, forcers, schedulers, workers = await self.state(m)
+        self.assertEqual(builders, {"b1": ["a"], "b2": []})
+        self.assertEqual(forcers, {"s1": ["b1", "b2"], "s2": ["b2"]})
+        self.assertEqual(schedulers, {"s1": m.masterid, "s2": m.masterid})
+        b1 = m.botmaster.builders["b1"]
+        s1 = m.scheduler_manager.namedServices["s1"]
+
+        # b2 and s2 go, b3 and s3 come, b1's tags and s1's builders change
+        self.write(
+            [("b1", ["w1", "w2"], ["a", "b"]), ("b3", ["w2"], [])],
+            [("s1", ["b1"]), ("s3", ["b3"])],
+        )
+        await m.reconfig()
+        self.assertIn(master_module.RECONFIG_COMPLETE, self.messages)
+        await self.wait_for_claims(m, 2)
+        builders, forcers, schedulers, workers = await self.state(m)
+        self.assertEqual(builders, {"b1": ["a", "b"], "b3": []})
+        self.assertEqual(forcers, {"s1": ["b1"], "s3": ["b3"]})
+        self.assertEqual(schedulers["s3"], m.masterid)
+        self.assertIsNone(schedulers["s2"])  # its claim was given back
+        self.assertIs(m.botmaster.builders["b1"], b1)
+        self.assertIs(m.scheduler_manager.namedServices["s1"], s1)
+        ids = {b["name"]: b["builderid"] for b in await m.data.get(("builders",))}
+        self.assertEqual(workers["w1"], [ids["b1"]])
+        self.assertEqual(workers["w2"], sorted([ids["b1"], ids["b3"]]))
+
+        # a broken config changes nothing
+        self.write([("b1", ["nosuch"], [])], [("s1", ["b9"])])
+        await m.reconfig()
+        self.assertIn(master_module.RECONFIG_ABORTED, self.messages)
+        self.assertEqual(await self.state(m), (builders, forcers, schedulers, workers))
+        self.assertEqual(sorted(m.botmaster.builders), ["b1", "b3"])
+
+        # and a force still works afterwards
+        bsid, brids = await m.data.control("force", {"owner": "me"}, ("forceschedulers", "s1"))
+        self.assertEqual(list(brids), [ids["b1"]])
+
+    async def wait_for_claims(self, m, count):
+        """Clustered schedulers claim in the background after they start."""
+        for s in m.scheduler_manager.namedServices.values():
+            await s._activityPoll()
+        active = [s for s in m.scheduler_manager.namedServices.values() if s.isActive()]
+        self.assertEqual(len(active), count)
