@@ -47,6 +47,10 @@ IMPLEMENTED: dict[str, tuple[str, str]] = {
         "buildbot.scripts.reconfig:ReconfigOptions",
         "buildbot.scripts.reconfig:reconfig",
     ),
+    "sendchange": (
+        "buildbot.scripts.sendchange:SendChangeOptions",
+        "buildbot.scripts.sendchange:sendchange",
+    ),
     "cleanupdb": (
         "buildbot.scripts.cleanupdb:CleanupDBOptions",
         "buildbot.scripts.cleanupdb:cleanupDatabase",
