@@ -36,9 +36,14 @@ SUBMODULES = [
     "buildbot.data.schedulers",
     "buildbot.data.forceschedulers",
     "buildbot.data.projects",
+    "buildbot.data.codebases",
+    "buildbot.data.codebase_branches",
+    "buildbot.data.codebase_commits",
     "buildbot.data.build_data",
     "buildbot.data.test_result_sets",
     "buildbot.data.test_results",
+    "buildbot.data.rootlinks",
+    "buildbot.data.spec",
 ]
 
 

@@ -22,7 +22,6 @@ from buildbot.data.exceptions import (
     InvalidPathError,
     InvalidQueryParameter,
 )
-from buildbot.data.resultspec import ResultSpec
 from buildbot.www import jsonenc
 from buildbot.www.cors import PREFLIGHT_METHODS
 from buildbot.www.query import BadRequest, result_spec_from_args
@@ -107,24 +106,6 @@ def _check_jsonrpc(body: Any) -> tuple[str, dict[str, Any], Any]:
     return body["method"], body["params"], rpc_id
 
 
-class _LocalEndpoint:
-    """A path answered by the web layer itself rather than by a data API endpoint."""
-
-    isCollection = True
-    isRaw = False
-
-    def __init__(self, plural: str, fields: dict[str, str], items: Any) -> None:
-        self.plural = plural
-        self.fields = fields
-        self._items = items
-
-    def get(self, spec: ResultSpec) -> Any:
-        return spec.apply(self._items())
-
-    def __repr__(self) -> str:
-        return f"<{self.plural}>"
-
-
 class V2RootResource(resource.Resource):
     """`/api/v2` and everything below it (a leaf: the path is the data API path)."""
 
@@ -185,52 +166,18 @@ class V2RootResource(resource.Resource):
 
     # --- reads ------------------------------------------------------------------------
 
-    def _local_endpoint(self, path: tuple[str, ...]) -> _LocalEndpoint | None:
-        if path == ():
-            return _LocalEndpoint("rootlinks", {"name": "str"}, self._root_links)
-        if path == ("application.spec",):
-            fields = {"path": "str", "type": "str", "plural": "str", "type_spec": "json"}
-            return _LocalEndpoint("specs", fields, self._specs)
-        return None
-
-    def _root_links(self) -> list[dict[str, Any]]:
-        names = {
-            ep.rootLinkName for _, ep in self.data.matcher.items() if ep.rootLinkName is not None
-        }
-        return [{"name": n} for n in sorted(names)]
-
-    def _specs(self) -> list[dict[str, Any]]:
-        return [
-            {
-                "path": ep["path"],
-                "type": ep["type"],
-                "plural": ep["plural"],
-                "type_spec": {
-                    "name": ep["type"],
-                    "fields": [{"name": k, "type": v} for k, v in ep["fields"].items()],
-                },
-            }
-            for ep in self.data.allEndpoints()
-        ]
-
     async def _read(self, request: server.Request, reply: _Reply) -> None:
         path = self._path(request)
         args = {
             k.decode("utf-8", "replace"): [v.decode("utf-8", "replace") for v in vs]
             for k, vs in request.args.items()
         }
-        local = self._local_endpoint(path)
-        kwargs: dict[str, Any] = {}
-        if local is not None:
-            endpoint: Any = local
-            plural, fields = local.plural, local.fields
-        else:
-            try:
-                endpoint, kwargs = self.data.getEndpoint(path)
-            except InvalidPathError as e:
-                reply.error(404, str(e))
-                return
-            plural, fields = endpoint.rtype.plural, endpoint.rtype.fields
+        try:
+            endpoint, kwargs = self.data.getEndpoint(path)
+        except InvalidPathError as e:
+            reply.error(404, str(e))
+            return
+        plural, fields = endpoint.rtype.plural, endpoint.rtype.fields
         try:
             spec = result_spec_from_args(args, fields, endpoint.isCollection)
         except BadRequest as e:
@@ -239,10 +186,7 @@ class V2RootResource(resource.Resource):
         # the spec as asked, for the not-found message (endpoints consume parts of it)
         asked = repr(spec)
         try:
-            if local is not None:
-                result = local.get(spec)
-            else:
-                result = await self.data.getWithResultSpec(path, spec)
+            result = await self.data.getWithResultSpec(path, spec)
         except InvalidQueryParameter as e:
             reply.error(400, str(e))
             return

@@ -236,12 +236,15 @@ class TestResult(Row):
 class Codebase(Row):
     table = "codebases"
     hashed_columns = (("name_hash", ("name",)),)
+    defaults = {"name": "fake_codebase", "slug": "fake_codebase"}
 
 
 class CodebaseCommit(Row):
     table = "codebase_commits"
+    defaults = {"author": "me", "comments": "msg", "when_timestamp": 1234567}
 
 
 class CodebaseBranch(Row):
     table = "codebase_branches"
     hashed_columns = (("name_hash", ("name",)),)
+    defaults = {"last_timestamp": 1234567}
