@@ -84,9 +84,12 @@ class BuildMaster(service.ReconfigurableServiceMixin, service.MasterService):
         self.mq.setServiceParent(self)
         self.data = dataconnector.DataConnector()
         self.data.setServiceParent(self)
+        from buildbot.pbmanager import PBManager
         from buildbot.process.botmaster import BotMaster
         from buildbot.worker.manager import WorkerManager
 
+        self.pbmanager = PBManager()
+        self.pbmanager.setServiceParent(self)
         self.workers = WorkerManager()
         self.workers.setServiceParent(self)
         self.botmaster = BotMaster()

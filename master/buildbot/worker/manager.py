@@ -1,12 +1,22 @@
-"""``master.workers``: the configured workers, and which builders each serves."""
+"""``master.workers``: the configured workers, which builders each serves, and the
+connections of the worker programs (login registrations, duplicates, attach)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from twisted.internet import defer
+from twisted.python import log
 
 from buildbot.util import service
+from buildbot.worker.protocols import pb as pb_protocol
+
+#: seconds the old connection of a worker has to answer when a second one logs in
+DUPLICATE_PROBE_TIMEOUT = 10
+
+
+class DuplicateWorkerRejected(Exception):
+    """A worker logged in under a name whose live connection still answers."""
 
 
 class WorkerManager(service.BuildbotServiceManager):
@@ -14,6 +24,20 @@ class WorkerManager(service.BuildbotServiceManager):
     config_attr = "workers"
     # after the botmaster (128), so that the builders are registered
     reconfig_priority = 127
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pb = pb_protocol.Listener()
+        self.pb.setServiceParent(self)
+        # workername -> its live connection
+        self.connections: dict[str, Any] = {}
+
+    def getWorkerByName(self, workername: str) -> Any:
+        return self.namedServices.get(workername)
+
+    @property
+    def workers(self) -> dict[str, Any]:
+        return dict(self.namedServices)
 
     async def _configure_in_db(self, new_config: Any) -> None:
         master = self.master
@@ -25,7 +49,7 @@ class WorkerManager(service.BuildbotServiceManager):
                 builderids.setdefault(workername, []).append(builderid)
         # what this master's workers serve is recorded afresh: gone workers drop out
         await updates.deconfigureAllWorkersForMaster(master.masterid)
-        for worker in self.namedServices.values():
+        for worker in self.workers.values():
             await updates.workerConfigured(
                 worker.workerid, master.masterid, builderids.get(worker.name, [])
             )
@@ -36,3 +60,75 @@ class WorkerManager(service.BuildbotServiceManager):
     async def _reconfig(self, new_config: Any) -> None:
         await super().reconfigServiceWithBuildbotConfig(new_config)
         await self._configure_in_db(new_config)
+        await self._update_registrations(new_config)
+        for worker in self.workers.values():
+            if worker.conn is not None:
+                await worker.updateWorker()
+
+    async def _update_registrations(self, new_config: Any) -> None:
+        if getattr(self.master, "pbmanager", None) is None:
+            return
+        pb_config = (getattr(new_config, "protocols", None) or {}).get("pb") or {}
+        port = pb_config.get("port")
+        workers = self.workers
+        for name in self.pb.registeredNames():
+            if name not in workers:
+                await self.pb.updateRegistration(name, None, None)
+        for name, worker in workers.items():
+            # a worker that does not log in over the network (LocalWorker) has no port
+            wants_pb = getattr(worker, "uses_pb", True)
+            await self.pb.updateRegistration(name, worker.password, port if wants_pb else None)
+
+    # connections
+
+    def newConnection(self, conn: Any, workerName: str) -> defer.Deferred[bool]:
+        """A worker logged in: settle a duplicate, then attach it. Fires True once
+        attached; fails (refusing the login) for a live duplicate."""
+        return defer.ensureDeferred(self._new_connection(conn, workerName))
+
+    async def _new_connection(self, conn: Any, workerName: str) -> bool:
+        old = self.connections.get(workerName)
+        if old is not None:
+            await self._settle_duplicate(old, workerName)
+        worker = self.getWorkerByName(workerName)
+        if worker is None:
+            raise RuntimeError(f"no worker named {workerName!r} is configured")
+        if self.connections.get(workerName) is not None:
+            # another login won the race while we probed
+            raise DuplicateWorkerRejected(f"rejecting duplicate worker {workerName!r}")
+        self.connections[workerName] = conn
+
+        def forget() -> None:
+            if self.connections.get(workerName) is conn:
+                del self.connections[workerName]
+
+        conn.notifyOnDisconnect(forget)
+        try:
+            await worker.attached(conn)
+        except Exception:
+            forget()
+            raise
+        return True
+
+    async def _settle_duplicate(self, old: Any, workerName: str) -> None:
+        d = old.remotePrint("master got a duplicate connection")
+        d.addTimeout(DUPLICATE_PROBE_TIMEOUT, self.master.reactor)
+        try:
+            await d
+        except Exception as e:
+            log.msg(
+                f"worker {workerName!r}: old connection does not answer ({e!r}); "
+                "dropping it for the new one"
+            )
+        else:
+            log.msg(f"worker {workerName!r}: rejecting duplicate worker, the old one is alive")
+            raise DuplicateWorkerRejected(f"rejecting duplicate worker {workerName!r}")
+        gone: defer.Deferred[None] = defer.Deferred()
+        old.notifyOnDisconnect(lambda: gone.called or gone.callback(None))
+        old.loseConnection()
+        gone.addTimeout(DUPLICATE_PROBE_TIMEOUT, self.master.reactor)
+        try:
+            await gone
+        except defer.TimeoutError:
+            # the transport never told us: consider it gone
+            old.notifyDisconnected()

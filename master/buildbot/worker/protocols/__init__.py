@@ -1,0 +1,1 @@
+"""The transports between the master and its workers (PB; in-process later)."""
