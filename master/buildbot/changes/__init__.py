@@ -1,0 +1,1 @@
+"""Change sources: pollers and listeners that turn commits into changes."""
