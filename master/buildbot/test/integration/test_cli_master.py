@@ -117,6 +117,37 @@ class TestCommandLine(unittest.TestCase):
         with self.assertRaises(urllib.error.URLError):
             self.get("builders")
 
+    def test_sendchange_to_a_running_master(self):
+        self.assertEqual(self.buildbot("create-master", "-q", self.basedir)[0], 0)
+        pb_port = free_port()
+        self.write_config(
+            ["lint"],
+            extra=(
+                "from buildbot.plugins import changes\n"
+                f"c['protocols'] = {{'pb': {{'port': 'tcp:{pb_port}:interface=127.0.0.1'}}}}\n"
+                "c['change_source'] = [changes.PBChangeSource()]\n"
+            ),
+        )
+        rc, out, err = self.buildbot("start", self.basedir)
+        self.assertEqual(rc, 0, out + err)
+        rc, out, err = self.buildbot(
+            "sendchange", "-m", f"127.0.0.1:{pb_port}", "-W", "dev <dev@x>", "-b", "main",
+            "-r", "abc123", "-c", "fix the frobnicator", "-p", "ticket:42", "src/a.c",
+        )  # fmt: skip
+        self.assertEqual(rc, 0, out + err)
+        self.assertIn("change sent successfully", out)
+        [change] = self.get("changes")["changes"]
+        self.assertEqual(change["author"], "dev <dev@x>")
+        self.assertEqual((change["branch"], change["revision"]), ("main", "abc123"))
+        self.assertEqual(change["files"], ["src/a.c"])
+        self.assertEqual(change["properties"], {"ticket": ["42", "Change"]})
+        rc, out, err = self.buildbot(
+            "sendchange", "-m", f"127.0.0.1:{pb_port}", "-W", "x", "-a", "change:wrong"
+        )
+        self.assertEqual(rc, 1)
+        self.assertIn("refused the login", err)
+        self.assertEqual(self.buildbot("stop", self.basedir)[0], 0)
+
     def test_checkconfig_reports_three_mistakes(self):
         os.makedirs(self.basedir)
         self.write_config(
