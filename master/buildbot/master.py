@@ -68,6 +68,9 @@ class BuildMaster(service.ReconfigurableServiceMixin, service.MasterService):
         self.name = f"{socket.getfqdn()}:{self.basedir}"
         self.masterid: int | None = None
         self.log_rotation = LogRotation()
+        # a master of the cluster unseen for this long is taken for dead (its builds
+        # end as RETRY, its claims are released); buildbot.tac may change it
+        self.master_expire_seconds = 600
         self.reconfig_active: defer.Deferred[None] | None = None
         self.reconfig_requested = False
         self._heartbeat: task.LoopingCall | None = None

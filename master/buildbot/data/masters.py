@@ -71,10 +71,12 @@ class Master(base.ResourceType):
 
     @base.updateMethod
     async def expireMasters(self, forceHouseKeeping: bool = False) -> None:
-        """Deactivate the masters unseen for EXPIRE_MINUTES; with `forceHouseKeeping`,
+        """Deactivate the masters unseen for `master.master_expire_seconds` (default
+        EXPIRE_MINUTES); with `forceHouseKeeping`,
         clean up after every inactive master too."""
         db = self.master.db
-        too_old = self.master.reactor.seconds() - 60 * EXPIRE_MINUTES
+        expire = getattr(self.master, "master_expire_seconds", 60 * EXPIRE_MINUTES)
+        too_old = self.master.reactor.seconds() - expire
         for m in await db.masters.getMasters():
             if m.last_active is None:
                 continue

@@ -230,6 +230,22 @@ class MasterTest(MasterTestBase):
         masters = {x["name"]: x["active"] for x in await m.data.get(("masters",))}
         self.assertEqual(masters, {m.name: True, "dead:/x": False})
 
+    async def test_expiry_delay_is_configurable(self):
+        self.write_config()
+        m = await self.start_ok()
+        m.master_expire_seconds = 30
+        seen = int(global_reactor.seconds()) - 60
+        await m.db.pool.do(
+            lambda conn: conn.execute(
+                m.db.model.masters.insert().values(
+                    **fakedb.Master(id=99, name="quiet:/x", active=1, last_active=seen).values
+                )
+            )
+        )
+        await m._beat()
+        masters = {x["name"]: x["active"] for x in await m.data.get(("masters",))}
+        self.assertEqual(masters["quiet:/x"], False)
+
     async def test_sighup_reconfigures(self):
         self.write_config("c['services'] = [Named(name='one', value=1)]\n")
         m = await self.start_ok()
