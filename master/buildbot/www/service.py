@@ -12,39 +12,26 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from twisted.internet import defer, endpoints
+from twisted.internet import endpoints
 from twisted.python import log, logfile
-from twisted.web import http, resource, server
+from twisted.web import resource
 
 from buildbot.util import service
+from buildbot.util.trackingsite import TrackingSite
 from buildbot.www import rest
 from buildbot.www.cors import OriginMatcher, origin_of
 
 DEFAULT_URL = "http://localhost:8080/"
 
 
-class _TrackedChannel(http.HTTPChannel):
-    def connectionMade(self) -> None:
-        super().connectionMade()
-        self.factory.track(self)
-
-    def connectionLost(self, reason: Any) -> None:
-        super().connectionLost(reason)
-        self.factory.untrack(self)
-
-
-class Site(server.Site):
+class Site(TrackingSite):
     """A Site that knows its open connections (to close them on stop) and writes its
     access log to a rotated file, or nowhere."""
-
-    protocol = _TrackedChannel
 
     def __init__(self, root: resource.Resource, access_log: dict[str, Any] | None) -> None:
         self._access_log = access_log
         super().__init__(root, logPath=access_log["path"] if access_log else None)
         self.displayTracebacks = False
-        self.connections: set[Any] = set()
-        self._idle: list[defer.Deferred[None]] = []
 
     def _openLogFile(self, path: str) -> Any:
         opts = self._access_log or {}
@@ -57,26 +44,6 @@ class Site(server.Site):
     def log(self, request: Any) -> None:
         if self._access_log:
             super().log(request)
-
-    def track(self, channel: Any) -> None:
-        self.connections.add(channel)
-
-    def untrack(self, channel: Any) -> None:
-        self.connections.discard(channel)
-        if not self.connections:
-            waiting, self._idle = self._idle, []
-            for d in waiting:
-                d.callback(None)
-
-    def close_connections(self) -> defer.Deferred[None]:
-        """Abort every open connection; fires once all are gone."""
-        if not self.connections:
-            return defer.succeed(None)
-        d: defer.Deferred[None] = defer.Deferred()
-        self._idle.append(d)
-        for channel in list(self.connections):
-            channel.transport.abortConnection()
-        return d
 
 
 class WWWService(service.ReconfigurableServiceMixin, service.AsyncMultiService):

@@ -16,7 +16,9 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from twisted.internet import defer
-from twisted.web import http, resource, server
+from twisted.web import resource, server
+
+from buildbot.util.trackingsite import TrackingSite
 
 
 @dataclass
@@ -81,42 +83,6 @@ class _RecordingResource(resource.Resource):
         return reply.body
 
 
-class _TrackedChannel(http.HTTPChannel):
-    def connectionMade(self) -> None:
-        super().connectionMade()
-        self.factory.track(self)
-
-    def connectionLost(self, reason: Any) -> None:
-        super().connectionLost(reason)
-        self.factory.untrack(self)
-
-
-class _Site(server.Site):
-    protocol = _TrackedChannel
-
-    def __init__(self, resource: Any) -> None:
-        super().__init__(resource)
-        self.connections: set[Any] = set()
-        self._idle_waiters: list[defer.Deferred[None]] = []
-
-    def track(self, channel: Any) -> None:
-        self.connections.add(channel)
-
-    def untrack(self, channel: Any) -> None:
-        self.connections.discard(channel)
-        if not self.connections:
-            waiters, self._idle_waiters = self._idle_waiters, []
-            for d in waiters:
-                d.callback(None)
-
-    def wait_idle(self) -> defer.Deferred[None]:
-        if not self.connections:
-            return defer.succeed(None)
-        d: defer.Deferred[None] = defer.Deferred()
-        self._idle_waiters.append(d)
-        return d
-
-
 class HTTPTestServer:
     """`await start()`, then use `url`; `await stop()` in the test's cleanup.
 
@@ -132,7 +98,7 @@ class HTTPTestServer:
         self.requests: list[RecordedRequest] = []
         self.replies: deque[Reply] = deque()
         self.hang_paths: set[str] = set()
-        self._site = _Site(_RecordingResource(self))
+        self._site = TrackingSite(_RecordingResource(self))
         self._site.displayTracebacks = False
         self._port: Any = None
         self.url = ""
