@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 
 from twisted.python import usage
 
-SUBCOMMANDS: dict[str, str] = {
-    "create-worker": "Create and populate a directory for a new worker",
-    "start": "Start a worker",
-    "stop": "Stop a worker",
-    "restart": "Restart a worker",
+from buildbot_worker.scripts import control, create_worker
+
+SUBCOMMANDS: dict[str, tuple[type[usage.Options], Callable[[dict], int], str]] = {
+    "create-worker": (
+        create_worker.CreateWorkerOptions,
+        create_worker.create_worker,
+        "Create and populate a directory for a new worker",
+    ),
+    "start": (control.StartOptions, control.start, "Start a worker"),
+    "stop": (control.StopOptions, control.stop, "Stop a worker"),
+    "restart": (control.RestartOptions, control.restart, "Restart a worker"),
 }
 
 
@@ -25,17 +32,10 @@ def _versions() -> str:
     )
 
 
-class NotAvailableOptions(usage.Options):
-    """Accepts any arguments for a subcommand that is not built yet."""
-
-    def parseOptions(self, options=None) -> None:
-        self["args"] = tuple(options or ())
-
-
 class Options(usage.Options):
     synopsis = "Usage:    buildbot-worker <command> [command options]"
     optFlags = [["verbose", "v", "Display more information"]]
-    subCommands = [[name, None, NotAvailableOptions, text] for name, text in SUBCOMMANDS.items()]
+    subCommands = [[name, None, opts, text] for name, (opts, _, text) in SUBCOMMANDS.items()]
 
     def opt_version(self) -> None:
         """Print the versions of this program and of Twisted, then exit."""
@@ -56,11 +56,8 @@ def run(argv: list[str] | None = None) -> int:
         print(file=sys.stderr)
         print(str(config), file=sys.stderr)
         return 1
-    print(
-        f"buildbot-worker: the '{config.subCommand}' command is not available yet in this version",
-        file=sys.stderr,
-    )
-    return 2
+    _, action, _ = SUBCOMMANDS[config.subCommand]
+    return action(config.subOptions)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,1 @@
+"""The commands a master can run on this worker, by wire name."""
