@@ -434,3 +434,10 @@ class TestBuildbot43Worker(WorkerInteropMixin, unittest.TestCase):
                 raise RuntimeError(message)
             raise unittest.SkipTest(message)
         return program
+
+
+class TestOurWorker(WorkerInteropMixin, unittest.TestCase):
+    """Our own buildbot-worker, installed beside this master."""
+
+    def worker_bin(self) -> str:
+        return os.path.join(os.path.dirname(sys.executable), "buildbot-worker")
