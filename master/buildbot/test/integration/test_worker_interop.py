@@ -417,23 +417,35 @@ def _tar_names(path: str) -> list[str]:
         return t.getnames()
 
 
+def _installed_worker(variable: str, what: str) -> str:
+    """The buildbot-worker program of the virtualenv named by `variable`."""
+    venv = os.environ.get(variable, "")
+    program = os.path.join(venv, "bin", "buildbot-worker")
+    problem = None
+    if not venv:
+        problem = f"{variable} is not set"
+    elif not os.path.exists(program):
+        problem = f"{variable}={venv} has no bin/buildbot-worker"
+    if problem:
+        message = f"{problem}: run `{SETUP_COMMAND}` ({what})"
+        if _in_ci():
+            raise RuntimeError(message)
+        raise unittest.SkipTest(message)
+    return program
+
+
 class TestBuildbot43Worker(WorkerInteropMixin, unittest.TestCase):
     """The real buildbot-worker 4.3.0."""
 
     def worker_bin(self) -> str:
-        venv = os.environ.get("BUILDBOT43_VENV", "")
-        program = os.path.join(venv, "bin", "buildbot-worker")
-        problem = None
-        if not venv:
-            problem = "BUILDBOT43_VENV is not set"
-        elif not os.path.exists(program):
-            problem = f"BUILDBOT43_VENV={venv} has no bin/buildbot-worker"
-        if problem:
-            message = f"{problem}: run `{SETUP_COMMAND}` (the real buildbot-worker 4.3.0)"
-            if _in_ci():
-                raise RuntimeError(message)
-            raise unittest.SkipTest(message)
-        return program
+        return _installed_worker("BUILDBOT43_VENV", "the real buildbot-worker 4.3.0")
+
+
+class TestBuildbotWorker311(WorkerInteropMixin, unittest.TestCase):
+    """The real buildbot-worker 3.11.9, the last of 3.x."""
+
+    def worker_bin(self) -> str:
+        return _installed_worker("BUILDBOT_WORKER311_VENV", "the real buildbot-worker 3.11.9")
 
 
 class TestOurWorker(WorkerInteropMixin, unittest.TestCase):
