@@ -53,9 +53,14 @@ class Registration:
         return dispatcher.getPort() if dispatcher is not None else None
 
 
-async def _render_password(password: Any) -> bytes:
+async def _render_password(password: Any, master: Any) -> bytes:
     if interfaces.IRenderable.providedBy(password):
-        password = await defer.maybeDeferred(password.getRenderingFor, None)
+        # e.g. util.Secret('workerpass'): rendered with the master, for its secrets
+        from buildbot.process.properties import Properties
+
+        props = Properties()
+        props.master = master
+        password = await props.render(password)
     if isinstance(password, str):
         password = password.encode("utf-8")
     if not isinstance(password, bytes):
@@ -114,7 +119,7 @@ class Dispatcher(service.AsyncService):
         if entry is None:
             log.msg(f"pbmanager: login refused for unknown user {username!r} on {self.portstr}")
             raise error.UnauthorizedLogin()
-        password = await _render_password(entry[0])
+        password = await _render_password(entry[0], self.master)
         if not await defer.maybeDeferred(creds.checkPassword, password):
             log.msg(f"pbmanager: login refused for {username!r} on {self.portstr}: bad password")
             raise error.UnauthorizedLogin()
