@@ -47,7 +47,7 @@ class BaseLockId(ComparableMixin):
         return LockAccess(self, mode, count)
 
     def defaultAccess(self) -> LockAccess:
-        return LockAccess(self, "counting")
+        return LockAccess(self, "exclusive")
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}({self.name!r}, {self.maxCount!r})>"

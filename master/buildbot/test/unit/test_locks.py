@@ -45,7 +45,8 @@ class TestLocks(unittest.TestCase):
         self.assertTrue(interfaces.ILockAccess.providedBy(access))
         self.assertEqual((access.lockid, access.mode, access.count), (lock, "counting", 2))
         self.assertEqual(lock.access("exclusive"), LockAccess(lock, "exclusive", 1))
-        self.assertEqual(lock.defaultAccess(), LockAccess(lock, "counting", 1))
+        # a bare lock in a locks= list means exclusive access (config.md §9)
+        self.assertEqual(lock.defaultAccess(), LockAccess(lock, "exclusive", 1))
 
     def test_bad_access(self):
         lock = MasterLock("l", maxCount=2)
