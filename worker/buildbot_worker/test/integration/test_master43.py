@@ -21,6 +21,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 WORKER_BIN = os.path.join(os.path.dirname(sys.executable), "buildbot-worker")
 
 
+def _child_env() -> dict[str, str]:
+    # Buildbot 4.3's programs run from their own virtualenv: no PYTHONPATH of ours may
+    # make them import our packages instead of theirs
+    return {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
+
+
 def _in_ci() -> bool:
     return os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
@@ -35,8 +41,11 @@ async def _sleep(seconds: float) -> None:
     await task.deferLater(reactor, seconds, lambda: None)
 
 
-class TestWithMaster43(unittest.TestCase):
+class Master43Case(unittest.TestCase):
+    """Starts a 4.3 master from `template`; helpers to run our worker against it."""
+
     timeout = 300
+    template = "master.cfg.template"
 
     async def setUp(self) -> None:
         venv = os.environ.get("BUILDBOT43_VENV")
@@ -50,10 +59,12 @@ class TestWithMaster43(unittest.TestCase):
         self.up = os.path.join(self.dir, "up")
         os.makedirs(self.up)
         self.port = _free_port()
+        self.pbport = _free_port()
         self.master = os.path.join(self.dir, "m")
         await self.run_ok(self.buildbot, "create-master", "-q", self.master)
-        with open(os.path.join(HERE, "master.cfg.template")) as f:
+        with open(os.path.join(HERE, self.template)) as f:
             cfg = f.read().replace("@PORT@", str(self.port)).replace("@UP@", self.up)
+            cfg = cfg.replace("@PBPORT@", str(self.pbport))
         with open(os.path.join(self.master, "master.cfg"), "w") as f:
             f.write(cfg)
         self.addCleanup(self.kill_pidfile, self.master)
@@ -63,7 +74,7 @@ class TestWithMaster43(unittest.TestCase):
 
     async def run_cmd(self, *argv: str) -> tuple[int, str]:
         out, err, code = await utils.getProcessOutputAndValue(
-            argv[0], argv[1:], env=dict(os.environ), path=self.dir
+            argv[0], argv[1:], env=_child_env(), path=self.dir
         )
         return code, (out + err).decode("utf-8", "replace")
 
@@ -89,11 +100,12 @@ class TestWithMaster43(unittest.TestCase):
         except OSError:
             pass
 
-    async def start_worker(self, name: str, password: str) -> str:
+    async def start_worker(self, name: str, password: str, *options: str) -> str:
         basedir = os.path.join(self.dir, name)
         await self.run_ok(
-            WORKER_BIN, "create-worker", "-q", basedir, f"127.0.0.1:{self.port}", "w1", password
-        )
+            WORKER_BIN, "create-worker", "-q", *options,
+            basedir, f"127.0.0.1:{self.port}", "w1", password,
+        )  # fmt: skip
         self.addCleanup(self.kill_pidfile, basedir)
         await self.run_cmd(WORKER_BIN, "start", "-q", basedir)
         return basedir
@@ -142,8 +154,8 @@ class TestWithMaster43(unittest.TestCase):
         # each chunk holds whole lines, without the last newline
         return "".join((r[0].decode() if isinstance(r[0], bytes) else r[0]) + "\n" for r in rows)
 
-    # ---- tests ---------------------------------------------------------------
 
+class TestWithMaster43(Master43Case):
     async def test_builds_interrupt_and_reconnect(self) -> None:
         worker = await self.start_worker("w", "pass1")
         await self.wait_for(lambda: "message from master: attached" in self.read_log(worker))
