@@ -86,8 +86,9 @@ class AbstractWorker(service.BuildbotService):
         self.machine_name = machine_name
 
     async def reconfigService(self, password: Any, **settings: Any) -> None:
-        # the arguments passed checkConfig: defaults are those of its signature
-        given = inspect.signature(self.checkConfig).bind(password, **settings)
+        # the arguments passed checkConfig: defaults are those of its signature (ours:
+        # a subclass takes its own settings out before calling us)
+        given = inspect.signature(AbstractWorker.checkConfig).bind(self, password, **settings)
         given.apply_defaults()
         args = given.arguments
         notify_on_missing = args["notify_on_missing"]
