@@ -29,7 +29,7 @@ $(STAMPS)/venv: pkg/pyproject.toml master/pyproject.toml worker/pyproject.toml |
 	$(BIN)/python -m pip install -q 'hatchling>=1.21' 'editables>=0.5'
 	# buildbot-pkg provides the build plugins of the others, hence no build isolation.
 	$(BIN)/python -m pip install -q --no-build-isolation -e pkg
-	$(BIN)/python -m pip install -q --no-build-isolation -e 'master[test]' -e 'worker[test]'
+	$(BIN)/python -m pip install -q --no-build-isolation -e 'master[test]' -e 'worker[test,msgpack]'
 	touch $@
 
 venv: $(STAMPS)/venv

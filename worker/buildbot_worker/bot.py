@@ -20,6 +20,7 @@ from buildbot_worker.pbconnect import PBConnector
 from buildbot_worker.tunnel import HTTPTunnelEndpoint
 
 SHUTDOWN_POLL_INTERVAL = 10.0
+MSGPACK = "msgpack_experimental_v7"
 
 
 class UnknownCommand(pb.Error):
@@ -241,8 +242,8 @@ class Worker(service.MultiService):
         reactor: Any = None,
     ) -> None:
         super().__init__()
-        if protocol != "pb":
-            raise ValueError(f"protocol {protocol!r} is not supported by this worker; use 'pb'")
+        if protocol not in ("pb", MSGPACK):
+            raise ValueError(f"protocol {protocol!r} is not supported; use 'pb' or '{MSGPACK}'")
         if allow_shutdown not in (None, "signal", "file"):
             raise ValueError("allow_shutdown must be None, 'signal' or 'file'")
         if connection_string is None and (buildmaster_host is None or port is None):
@@ -265,27 +266,72 @@ class Worker(service.MultiService):
                 raise ValueError("connection_string and proxy_connection_string exclude each other")
             proxy = endpoints.clientFromString(reactor, proxy_connection_string)
             self.endpoint = HTTPTunnelEndpoint(str(buildmaster_host), int(port), proxy)
-        self.bot = Bot(
+        self.protocol = protocol
+        self.bot: Any
+        self.connector: Any
+        if protocol == MSGPACK:
+            self._setup_msgpack(
+                buildmaster_host, port, name, passwd, maxRetries, delete_leftover_dirs,
+                path, connection_string, useTls,
+            )  # fmt: skip
+        else:
+            self.bot = Bot(
+                self.basedir,
+                reactor,
+                self._stop_reactor,
+                self.unicode_encoding,
+                delete_leftover_dirs,
+            )
+            self.connector = PBConnector(
+                reactor,
+                self.endpoint,
+                name.encode(self.unicode_encoding),
+                passwd.encode(self.unicode_encoding),
+                self.bot,
+                keepalive,
+                self._stop_reactor,
+                max_retries=maxRetries,
+                on_disconnect=self.bot.lost_connection,
+            )
+        self.connector.setServiceParent(self)
+        self._shutdown_poll: task.LoopingCall | None = None
+        self._stamp_mtime: float | None = None
+
+    def _setup_msgpack(
+        self,
+        host: str | None,
+        port: Any,
+        name: str,
+        passwd: str,
+        max_retries: int | None,
+        delete_leftover_dirs: Any,
+        path: str | None,
+        connection_string: str | None,
+        use_tls: Any,
+    ) -> None:
+        # imported here: autobahn and msgpack are an optional extra
+        from buildbot_worker.protocols import msgpack as transport
+        from buildbot_worker.protocols.msgpack_bot import MsgpackBot
+
+        self.bot = MsgpackBot(
             self.basedir,
-            reactor,
+            self.reactor,
             self._stop_reactor,
             self.unicode_encoding,
             delete_leftover_dirs,
         )
-        self.connector = PBConnector(
-            reactor,
+        tls = use_tls or (connection_string or "").startswith("ssl:")
+        self.connector = transport.MsgpackConnector(
+            self.reactor,
             self.endpoint,
-            name.encode(self.unicode_encoding),
-            passwd.encode(self.unicode_encoding),
+            transport.master_url(host, port, connection_string, path, tls),
+            name,
+            passwd,
             self.bot,
-            keepalive,
             self._stop_reactor,
-            max_retries=maxRetries,
-            on_disconnect=self.bot.lost_connection,
+            max_retries=max_retries,
+            unicode_encoding=self.unicode_encoding,
         )
-        self.connector.setServiceParent(self)
-        self._shutdown_poll: task.LoopingCall | None = None
-        self._stamp_mtime: float | None = None
 
     def startService(self) -> None:
         log.msg(f"Starting Worker -- version: {buildbot_worker.version}")
@@ -328,6 +374,11 @@ class Worker(service.MultiService):
 
     def gracefulShutdown(self) -> defer.Deferred[Any]:
         log.msg("Initiating graceful shutdown")
+        if self.protocol == MSGPACK:
+            # this transport has no worker-to-master shutdown request
+            log.msg(f"graceful shutdown is not available over {MSGPACK}; shutting down NOW")
+            self._stop_reactor()
+            return defer.succeed(None)
         perspective = self.connector.perspective
         if perspective is None:
             log.msg("No active connection, shutting down NOW")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from twisted.internet import interfaces
 
@@ -29,10 +29,13 @@ _NEWLINE_RE = re.compile(
 
 
 def split_complete_lines(
-    pending: str, text: str, max_len: int = MAX_LINE_LENGTH
+    pending: str,
+    text: str,
+    max_len: int = MAX_LINE_LENGTH,
+    newline_re: re.Pattern[str] = _NEWLINE_RE,
 ) -> tuple[str, str]:
     """Return (whole lines ready to send, partial line to keep) for `pending + text`."""
-    text = _NEWLINE_RE.sub("\n", pending + text)
+    text = newline_re.sub("\n", pending + text)
     cut = text.rfind("\n") + 1
     complete, rest = text[:cut], text[cut:]
     if len(complete) > max_len:
@@ -51,24 +54,44 @@ def _split_long(line: str, max_len: int) -> str:
     return "\n".join(pieces) + "\n"
 
 
-class UpdateBuffer:
-    """Collects (key, value) updates and hands them to `send` in batches.
+class Entry(NamedTuple):
+    """One merged update: for text keys `value` is whole lines and `times` holds one
+    arrival time per line; `logname` is set for `log` entries only."""
 
-    `send(key, value)` is called once per merged entry, in order.
+    key: str
+    value: Any
+    logname: str | None
+    times: list[float]
+
+
+class UpdateBuffer:
+    """Collects (key, value) updates and hands them on in batches.
+
+    Either `send(key, value)` is called once per merged entry, in order, or, when
+    `send_batch` is given, `send_batch(entries)` once per flush with a list of `Entry`.
     """
 
     def __init__(
         self,
-        send: Callable[[str, Any], object],
+        send: Callable[[str, Any], object] | None,
         clock: interfaces.IReactorTime,
         buffer_size: int = BUFFER_SIZE,
         buffer_timeout: float = BUFFER_TIMEOUT,
+        max_line_length: int = MAX_LINE_LENGTH,
+        newline_re: re.Pattern[str] | str | None = None,
+        send_batch: Callable[[list[Entry]], object] | None = None,
     ) -> None:
         self._send = send
+        self._send_batch = send_batch
         self._clock = clock
         self.buffer_size = buffer_size
         self.buffer_timeout = buffer_timeout
-        self._entries: list[list[Any]] = []  # [key, value, logname-or-None]
+        self.max_line_length = max_line_length
+        if isinstance(newline_re, str):
+            newline_re = re.compile(newline_re)
+        self.newline_re = newline_re or _NEWLINE_RE
+        # [key, value, logname-or-None, line times]
+        self._entries: list[list[Any]] = []
         self._size = 0
         self._partial: dict[tuple[str, str | None], str] = {}
         self._timer: interfaces.IDelayedCall | None = None
@@ -83,25 +106,31 @@ class UpdateBuffer:
             name, text = value
             self._add_text("log", name, text)
         else:
-            self._append(key, value, None, NON_TEXT_WEIGHT)
+            self._append(key, value, None, NON_TEXT_WEIGHT, None)
 
     def _add_text(self, key: str, logname: str | None, text: str) -> None:
         slot = (key, logname)
-        complete, rest = split_complete_lines(self._partial.get(slot, ""), text)
+        complete, rest = split_complete_lines(
+            self._partial.get(slot, ""), text, self.max_line_length, self.newline_re
+        )
         self._partial[slot] = rest
         if complete:
             self._append_text(key, logname, complete)
 
     def _append_text(self, key: str, logname: str | None, text: str) -> None:
+        times = [self._clock.seconds()] * text.count("\n")
         last = self._entries[-1] if self._entries else None
         if last is not None and last[0] == key and last[2] == logname:
             last[1] += text
+            last[3].extend(times)
             self._grow(len(text))
         else:
-            self._append(key, text, logname, len(text))
+            self._append(key, text, logname, len(text), times)
 
-    def _append(self, key: str, value: Any, logname: str | None, weight: int) -> None:
-        self._entries.append([key, value, logname])
+    def _append(
+        self, key: str, value: Any, logname: str | None, weight: int, times: list[float] | None
+    ) -> None:
+        self._entries.append([key, value, logname, times or []])
         self._grow(weight)
 
     def _grow(self, weight: int) -> None:
@@ -121,7 +150,12 @@ class UpdateBuffer:
                 self._timer.cancel()
             self._timer = None
         entries, self._entries, self._size = self._entries, [], 0
-        for key, value, logname in entries:
+        if self._send_batch is not None:
+            if entries:
+                self._send_batch([Entry(*e) for e in entries])
+            return
+        assert self._send is not None
+        for key, value, logname, _ in entries:
             self._send(key, (logname, value) if key == "log" else value)
 
     def finish(self) -> None:

@@ -67,7 +67,7 @@ class TestWorkerService(unittest.TestCase):
 
     def test_unsupported_options(self):
         with self.assertRaises(ValueError):
-            Worker("h", 1, "w", "p", ".", 0, protocol="msgpack_experimental_v7")
+            Worker("h", 1, "w", "p", ".", 0, protocol="msgpack_experimental_v1")
         with self.assertRaises(ValueError):
             Worker("h", 1, "w", "p", ".", 0, allow_shutdown="never")
 
