@@ -1,0 +1,1 @@
+"""The step library (``buildbot.plugins.steps``)."""
