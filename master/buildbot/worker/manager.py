@@ -9,6 +9,7 @@ from twisted.internet import defer
 from twisted.python import log
 
 from buildbot.util import service
+from buildbot.worker.protocols import msgpack as msgpack_protocol
 from buildbot.worker.protocols import pb as pb_protocol
 
 #: seconds the old connection of a worker has to answer when a second one logs in
@@ -29,6 +30,8 @@ class WorkerManager(service.BuildbotServiceManager):
         super().__init__()
         self.pb = pb_protocol.Listener()
         self.pb.setServiceParent(self)
+        self.msgpack = msgpack_protocol.Listener()
+        self.msgpack.setServiceParent(self)
         # workername -> its live connection
         self.connections: dict[str, Any] = {}
 
@@ -66,18 +69,22 @@ class WorkerManager(service.BuildbotServiceManager):
                 await worker.updateWorker()
 
     async def _update_registrations(self, new_config: Any) -> None:
-        if getattr(self.master, "pbmanager", None) is None:
-            return
-        pb_config = (getattr(new_config, "protocols", None) or {}).get("pb") or {}
-        port = pb_config.get("port")
+        protocols = getattr(new_config, "protocols", None) or {}
+        listeners = [(self.msgpack, msgpack_protocol.PROTOCOL_NAME)]
+        if getattr(self.master, "pbmanager", None) is not None:
+            listeners.insert(0, (self.pb, "pb"))
         workers = self.workers
-        for name in self.pb.registeredNames():
-            if name not in workers:
-                await self.pb.updateRegistration(name, None, None)
-        for name, worker in workers.items():
-            # a worker that does not log in over the network (LocalWorker) has no port
-            wants_pb = getattr(worker, "uses_pb", True)
-            await self.pb.updateRegistration(name, worker.password, port if wants_pb else None)
+        for listener, key in listeners:
+            port = (protocols.get(key) or {}).get("port")
+            for name in listener.registeredNames():
+                if name not in workers:
+                    await listener.updateRegistration(name, None, None)
+            for name, worker in workers.items():
+                # a worker that does not log in over the network (LocalWorker) has no port
+                wants_port = getattr(worker, "uses_pb", True)
+                await listener.updateRegistration(
+                    name, worker.password, port if wants_port else None
+                )
 
     # connections
 

@@ -63,6 +63,8 @@ class WorkerInteropMixin(db.SQLiteDBMixin):
 
     timeout = 240
     connect_limit = 60.0
+    #: the c['protocols'] key the worker connects with
+    protocol = "pb"
 
     def worker_bin(self) -> str:
         raise NotImplementedError
@@ -83,7 +85,7 @@ class WorkerInteropMixin(db.SQLiteDBMixin):
         master.workers = WorkerManager()
         await master.workers.setServiceParent(master)
         cfg = MasterConfig()
-        cfg.protocols = {"pb": {"port": "tcp:0:interface=127.0.0.1"}}
+        cfg.protocols = {self.protocol: {"port": "tcp:0:interface=127.0.0.1"}}
         cfg.workers = [Worker(WORKER, PASSWORD)]
         cfg.builders = [
             BuilderConfig(
@@ -94,13 +96,16 @@ class WorkerInteropMixin(db.SQLiteDBMixin):
         await master.startService()
         self.addCleanup(master.stopService)
         await master.workers.reconfigServiceWithBuildbotConfig(cfg)
-        registration = master.workers.pb.getRegistration(WORKER)
+        registration = self.listener().getRegistration(WORKER)
         self.port = registration.getPort()
         self.assertIsNotNone(self.port)
         self.worker = master.workers.getWorkerByName(WORKER)
         self.basedir = os.path.abspath(self.mktemp())
         self.builddir = os.path.join(self.basedir, BUILDDIR)
         await self.start_worker()
+
+    def listener(self) -> Any:
+        return self.master.workers.pb if self.protocol == "pb" else self.master.workers.msgpack
 
     def child_env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if k in ("HOME", "LANG", "LC_ALL", "TMPDIR")}
@@ -118,8 +123,9 @@ class WorkerInteropMixin(db.SQLiteDBMixin):
     async def start_worker(self) -> None:
         self.tmpdir = os.path.dirname(self.basedir)
         os.makedirs(self.tmpdir, exist_ok=True)
+        protocol_args = [] if self.protocol == "pb" else [f"--protocol={self.protocol}"]
         await self.run_program(
-            [self.program, "create-worker", "-q", "--keepalive=10", self.basedir,
+            [self.program, "create-worker", "-q", "--keepalive=10", *protocol_args, self.basedir,
              f"127.0.0.1:{self.port}", WORKER, PASSWORD]
         )  # fmt: skip
         child = self.child = _Child()
@@ -393,6 +399,43 @@ class WorkerInteropMixin(db.SQLiteDBMixin):
         self.flushLoggedErrors(UnauthorizedLogin)
 
 
+def _b64(text: str) -> str:
+    import base64
+
+    return base64.b64encode(text.encode()).decode()
+
+
+async def _websocket_status(port: int, authorization: str | None) -> int:
+    """The HTTP status our master answers a WebSocket opening handshake with."""
+    from twisted.internet import endpoints
+
+    request = (
+        "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+    )
+    if authorization is not None:
+        request += f"Authorization: {authorization}\r\n"
+
+    class Client(protocol.Protocol):
+        def __init__(self) -> None:
+            self.data = b""
+            self.done: defer.Deferred[bytes] = defer.Deferred()
+
+        def connectionMade(self) -> None:
+            self.transport.write((request + "\r\n").encode())
+
+        def dataReceived(self, data: bytes) -> None:
+            self.data += data
+
+        def connectionLost(self, reason: Any) -> None:
+            self.done.callback(self.data)
+
+    endpoint = endpoints.TCP4ClientEndpoint(reactor, "127.0.0.1", port)
+    client = await endpoints.connectProtocol(endpoint, Client())
+    answer = await client.done.addTimeout(10, reactor)
+    return int(answer.split(b" ", 2)[1])
+
+
 def _failure(e: BaseException) -> Any:
     from twisted.python import failure
 
@@ -439,6 +482,22 @@ class TestBuildbot43Worker(WorkerInteropMixin, unittest.TestCase):
 
     def worker_bin(self) -> str:
         return _installed_worker("BUILDBOT43_VENV", "the real buildbot-worker 4.3.0")
+
+
+class TestBuildbot43WorkerMsgpack(WorkerInteropMixin, unittest.TestCase):
+    """The real buildbot-worker 4.3.0 over msgpack_experimental_v7 (a WebSocket)."""
+
+    protocol = "msgpack_experimental_v7"
+
+    def worker_bin(self) -> str:
+        return _installed_worker("BUILDBOT43_VENV", "the real buildbot-worker 4.3.0")
+
+    async def test_wrong_password_is_refused(self) -> None:
+        statuses = []
+        for header in (None, "Basic " + _b64(f"{WORKER}:wrong"), "Basic !!!"):
+            statuses.append(await _websocket_status(self.port, header))
+        self.assertEqual(statuses, [401, 401, 400])
+        self.assertIsNotNone(self.worker.conn)
 
 
 class TestBuildbotWorker311(WorkerInteropMixin, unittest.TestCase):
