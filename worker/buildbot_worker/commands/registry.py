@@ -17,6 +17,7 @@ COMMANDS: dict[str, type[Command]] = {
     "glob": fs.GlobPath,
     "listdir": fs.ListDir,
     "rmfile": fs.RemoveFile,
+    "move": fs.MoveFile,
 }
 
 

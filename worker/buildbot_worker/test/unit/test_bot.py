@@ -116,7 +116,7 @@ class TestBotOverPB(unittest.TestCase):
         self.assertEqual(info["admin"], "me\n")
         self.assertEqual(info["basedir"], self.basedir)
         self.assertEqual(info["worker_commands"]["shell"], "3.3")
-        self.assertEqual(len(info["worker_commands"]), 11)
+        self.assertEqual(len(info["worker_commands"]), 12)  # 4.3's 11 and move
         builders = await mind.callRemote("setBuilderList", [("b1", "b1dir")])
         self.assertEqual(list(builders), ["b1"])
         self.assertTrue(os.path.isdir(os.path.join(self.basedir, "b1dir")))

@@ -82,6 +82,20 @@ class TestFsCommands(CommandTestMixin, unittest.TestCase):
         up = await self.run_command("rmfile", {"path": "missing"})
         self.assertEqual(up["rc"], 2)
 
+    async def test_move(self):
+        self.write("a/f.txt", "data")
+        up = await self.run_command("move", {"from_path": "a/f.txt", "to_path": "b.txt"})
+        self.assertEqual(up["rc"], 0)
+        self.assertFalse(os.path.exists(self.path("a/f.txt")))
+        with open(self.path("b.txt")) as f:
+            self.assertEqual(f.read(), "data")
+        up = await self.run_command("move", {"from_path": "a", "to_path": "c"})
+        self.assertEqual(up["rc"], 0)
+        self.assertTrue(os.path.isdir(self.path("c")))
+        up = await self.run_command("move", {"from_path": "nothing", "to_path": "d"})
+        self.assertEqual(up["rc"], 2)
+        self.assertTrue(up["header"].startswith("move: No such file or directory"))
+
     def test_missing_argument(self):
         with self.assertRaises(ValueError):
             COMMANDS["mkdir"](self.host, "1", {})
