@@ -18,12 +18,11 @@ from typing import Any
 import msgpack
 from autobahn.twisted.websocket import WebSocketServerFactory, WebSocketServerProtocol
 from autobahn.websocket.types import ConnectionDeny
-from twisted.internet import defer, endpoints, error
+from twisted.internet import defer, error
 from twisted.python import failure, log
 
-from buildbot import interfaces
-from buildbot.pbmanager import port_to_endpoint
-from buildbot.util import service
+from buildbot.util import listeners
+from buildbot.util.listeners import Registration  # noqa: F401 (public)
 
 #: (protocol, username) -> the connection object (or a Deferred of it)
 ConnectionFactory = Callable[[Any, str], Any]
@@ -186,62 +185,16 @@ def _error_text(f: failure.Failure) -> str:
     return str(f.value)
 
 
-class Registration:
-    """What `MsgManager.register` returns: `unregister()` takes the user off the port."""
-
-    def __init__(self, manager: MsgManager, portstr: str, username: str) -> None:
-        self.manager = manager
-        self.portstr = portstr
-        self.username = username
-
-    def __repr__(self) -> str:
-        return f"<msgpack.Registration {self.username!r} on {self.portstr!r}>"
-
-    def unregister(self) -> defer.Deferred[None]:
-        return self.manager._unregister(self)
-
-    def getPort(self) -> int | None:
-        """The port number actually listened on (useful with port 0)."""
-        dispatcher = self.manager.dispatchers.get(self.portstr)
-        return dispatcher.getPort() if dispatcher is not None else None
-
-
-class Dispatcher(service.AsyncService):
+class Dispatcher(listeners.PortDispatcher):
     """One listening port and the users registered on it."""
 
+    label = "msgpack"
+
     def __init__(self, portstr: str) -> None:
-        self.portstr = portstr
-        self.users: dict[str, tuple[Any, ConnectionFactory]] = {}
-        self.port: Any = None
+        super().__init__(portstr)
         self.factory = WebSocketServerFactory()
         self.factory.protocol = MsgpackServerProtocol
         self.factory.dispatcher = self
-
-    def __repr__(self) -> str:
-        return f"<msgpack.Dispatcher for {', '.join(self.users) or 'nobody'} on {self.portstr}>"
-
-    def getPort(self) -> int | None:
-        return self.port.getHost().port if self.port is not None else None
-
-    def startService(self) -> defer.Deferred[None]:
-        return defer.ensureDeferred(self._start())
-
-    async def _start(self) -> None:
-        reactor = self.reactor
-        if reactor is None:
-            from twisted.internet import reactor
-        endpoint = endpoints.serverFromString(reactor, self.portstr)
-        self.port = await endpoint.listen(self.factory)
-        service.AsyncService.startService(self)
-
-    def stopService(self) -> defer.Deferred[None]:
-        return defer.ensureDeferred(self._stop())
-
-    async def _stop(self) -> None:
-        service.AsyncService.stopService(self)
-        if self.port is not None:
-            port, self.port = self.port, None
-            await port.stopListening()
 
     async def checkPassword(self, username: str, password: str) -> bool:
         entry = self.users.get(username)
@@ -249,7 +202,7 @@ class Dispatcher(service.AsyncService):
             log.msg(f"msgpack: connection refused for unknown user {username!r}")
             return False
         try:
-            expected = await _render_password(entry[0], self.master)
+            expected = await listeners.render_password(entry[0], self.master)
         except Exception:
             log.err(None, f"msgpack: while rendering the password of {username!r}")
             return False
@@ -273,53 +226,12 @@ class Dispatcher(service.AsyncService):
         d.addErrback(refused)
 
 
-async def _render_password(password: Any, master: Any) -> str:
-    if interfaces.IRenderable.providedBy(password):
-        # e.g. util.Secret('workerpass'): rendered with the master, for its secrets
-        from buildbot.process.properties import Properties
+class MsgManager(listeners.ListenerManager):
+    """Listens on the ports that registrations name; one Dispatcher per port.
 
-        props = Properties()
-        props.master = master
-        password = await props.render(password)
-    if isinstance(password, bytes):
-        password = password.decode("utf-8")
-    if not isinstance(password, str):
-        raise TypeError(f"a password must be a string, not {type(password).__name__}")
-    return password
+    `register(portstr, username, password, factory)`: `factory(protocol, username)`
+    makes the connection object once the credentials check out.
+    """
 
-
-class MsgManager(service.AsyncMultiService):
-    """Listens on the ports that registrations name; one Dispatcher per port."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.dispatchers: dict[str, Dispatcher] = {}
-
-    def register(
-        self, portstr: int | str, username: str, password: Any, factory: ConnectionFactory
-    ) -> Registration:
-        """Let `username` connect on `portstr`; `factory(protocol, username)` makes the
-        connection object once the credentials check out."""
-        portstr = port_to_endpoint(portstr)
-        dispatcher = self.dispatchers.get(portstr)
-        if dispatcher is None:
-            dispatcher = self.dispatchers[portstr] = Dispatcher(portstr)
-            d = dispatcher.setServiceParent(self)
-            d.addErrback(log.err, f"msgpack: cannot listen on {portstr!r}")
-        if username in dispatcher.users:
-            raise KeyError(f"user {username!r} is already registered on {portstr!r}")
-        dispatcher.users[username] = (password, factory)
-        return Registration(self, portstr, username)
-
-    def getDispatcher(self, portstr: int | str) -> Dispatcher | None:
-        return self.dispatchers.get(port_to_endpoint(portstr))
-
-    def _unregister(self, registration: Registration) -> defer.Deferred[None]:
-        dispatcher = self.dispatchers.get(registration.portstr)
-        if dispatcher is None:
-            return defer.succeed(None)
-        dispatcher.users.pop(registration.username, None)
-        if dispatcher.users:
-            return defer.succeed(None)
-        del self.dispatchers[registration.portstr]
-        return defer.maybeDeferred(dispatcher.disownServiceParent)
+    label = "msgpack"
+    dispatcher_class = Dispatcher
