@@ -2,7 +2,9 @@
 
 On each reconfig it adds a `Builder` for every new `BuilderConfig`, removes the
 builders gone from the config, hands every builder its new configuration, and
-records in the DB which builders this master runs.
+records in the DB which builders this master runs. It owns the lock registry and
+the `BuildRequestDistributor`, which it wakes on new (or returned) build requests
+and when a worker becomes free.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from typing import Any
 from twisted.internet import defer
 
 from buildbot.process.builder import Builder
+from buildbot.process.buildrequestdistributor import BuildRequestDistributor
+from buildbot.process.locks import LockRegistry
 from buildbot.util import service
 
 
@@ -22,6 +26,58 @@ class BotMaster(service.ReconfigurableServiceMixin, service.AsyncMultiService):
         super().__init__()
         self.builders: dict[str, Builder] = {}
         self.builderNames: list[str] = []
+        self.locks = LockRegistry()
+        self.config_version = 0
+        self.brd = BuildRequestDistributor(self)
+        self.brd.setServiceParent(self)
+        self._consumers: list[Any] = []
+
+    async def startService(self) -> None:  # type: ignore[override]
+        await super().startService()
+        mq = getattr(self.master, "mq", None)
+        if mq is None:
+            return
+        for event in ("new", "unclaimed"):
+            self._consumers.append(
+                await mq.startConsuming(self._request_event, ("buildrequests", None, event))
+            )
+
+    async def stopService(self) -> None:  # type: ignore[override]
+        for consumer in self._consumers:
+            consumer.stopConsuming()
+        self._consumers = []
+        await super().stopService()
+
+    def _request_event(self, routingKey: Any, data: Any) -> None:
+        builder = self.getBuilderById(data["builderid"])
+        if builder is not None:
+            self.maybeStartBuildsForBuilder(builder.name)
+
+    # --- waking the distributor ---------------------------------------------------------
+
+    def maybeStartBuildsForBuilder(self, buildername: str) -> defer.Deferred[None]:
+        return self.brd.maybeStartBuildsOn([buildername])
+
+    def maybeStartBuildsForBuilders(self, buildernames: list[str]) -> defer.Deferred[None]:
+        return self.brd.maybeStartBuildsOn(list(buildernames))
+
+    def maybeStartBuildsForWorker(self, workername: str) -> defer.Deferred[None]:
+        names = [
+            b.name
+            for b in self.builders.values()
+            if b.config is not None and workername in b.config.workernames
+        ]
+        return self.brd.maybeStartBuildsOn(names)
+
+    def maybeStartBuildsForAllBuilders(self) -> defer.Deferred[None]:
+        return self.brd.maybeStartBuildsOn(list(self.builderNames))
+
+    def getBuildersForWorker(self, workername: str) -> list[Builder]:
+        return [
+            b
+            for b in self.builders.values()
+            if b.config is not None and workername in b.config.workernames
+        ]
 
     def getBuilderById(self, builderid: int) -> Builder | None:
         return next((b for b in self.builders.values() if b.builderid == builderid), None)
@@ -43,4 +99,6 @@ class BotMaster(service.ReconfigurableServiceMixin, service.AsyncMultiService):
         self.builderNames = wanted
         for name in wanted:
             await builders[name].reconfigServiceWithBuildbotConfig(new_config)
+        self.config_version += 1
         await self.master.data.updates.updateBuilderList(self.master.masterid, wanted)
+        self.maybeStartBuildsForAllBuilders()

@@ -1,7 +1,8 @@
 """A builder of the running master: one per `BuilderConfig`, with its id in the DB.
 
-The build engine adds to it what starting builds needs (workers, requests,
-locks); here it holds its configuration and keeps the DB's builder row current.
+It holds its configuration, keeps the DB's builder row current, knows which of its
+workers can take a build, starts builds for claimed requests (`maybeStartBuild`) and,
+when a build ends, completes its requests (or re-queues them after a RETRY).
 """
 
 from __future__ import annotations
@@ -11,6 +12,10 @@ from typing import Any
 from twisted.internet import defer
 from twisted.python import log
 
+from buildbot.process import buildrequest
+from buildbot.process.build import Build
+from buildbot.process.results import RETRY
+from buildbot.process.workerforbuilder import WorkerForBuilder
 from buildbot.util import service
 
 
@@ -20,6 +25,12 @@ class Builder(service.ReconfigurableServiceMixin, service.AsyncMultiService):
         self.name = name
         self.config: Any = None
         self._builderid: int | None = None
+        self.building: list[Build] = []
+        self._wfbs: dict[str, WorkerForBuilder] = {}
+
+    @property
+    def botmaster(self) -> Any:
+        return self.parent
 
     def getBuilderId(self) -> defer.Deferred[int]:
         """Our row's id (registering the name if new), looked up once."""
@@ -37,6 +48,94 @@ class Builder(service.ReconfigurableServiceMixin, service.AsyncMultiService):
     @property
     def builderid(self) -> int | None:
         return self._builderid
+
+    # --- workers ------------------------------------------------------------------------
+
+    @property
+    def workers(self) -> list[WorkerForBuilder]:
+        """A WorkerForBuilder for each connected worker of this builder."""
+        manager = getattr(self.master, "workers", None)
+        names = getattr(self.config, "workernames", None) or []
+        found = []
+        for name in names:
+            worker = manager.getWorkerByName(name) if manager is not None else None
+            if worker is None or worker.conn is None:
+                continue
+            wfb = self._wfbs.get(name)
+            if wfb is None or wfb.worker is not worker:
+                wfb = self._wfbs[name] = WorkerForBuilder(self, worker)
+            found.append(wfb)
+        return found
+
+    def getAvailableWorkers(self) -> list[WorkerForBuilder]:
+        return [wfb for wfb in self.workers if wfb.isAvailable()]
+
+    # --- requests and builds ------------------------------------------------------------
+
+    def getCollapseRequestsFn(self) -> Any:
+        """The collapse function in force (None: no collapsing); the builder's setting
+        wins over the global one, and None or True mean the default rule."""
+        setting = getattr(self.config, "collapseRequests", None)
+        if setting is None:
+            setting = getattr(getattr(self.master, "config", None), "collapseRequests", None)
+        if setting is False:
+            return None
+        if setting is None or setting is True:
+            return _default_collapse
+        return setting
+
+    def canStartBuild(self, workerforbuilder: Any, breq: Any) -> defer.Deferred[bool]:
+        fn = getattr(self.config, "canStartBuild", None)
+        if fn is None:
+            return defer.succeed(True)
+        return defer.maybeDeferred(fn, self, workerforbuilder, breq).addCallback(bool)
+
+    def maybeStartBuild(self, workerforbuilder: Any, breqs: list[Any]) -> defer.Deferred[bool]:
+        """Start a build of the (claimed) requests `breqs` on the worker; True once it
+        runs. The build goes on in the background and ends in `buildFinished`."""
+        if not breqs or self.config is None:
+            return defer.succeed(False)
+        factory = self.config.factory
+        build_class = getattr(factory, "buildClass", None) or Build
+        build = build_class(breqs, self)
+        # counted at once, so the distributor sees the worker as taken
+        self.building.append(build)
+        workerforbuilder.buildStarted(build)
+        build.startBuild(workerforbuilder).addErrback(log.err, f"while running {build!r}")
+        return defer.succeed(True)
+
+    async def buildFinished(self, build: Build, workerforbuilder: Any) -> None:
+        """A build ended: complete its requests with its results, or give them back
+        to the queue after a RETRY; then look for more work."""
+        if build in self.building:
+            self.building.remove(build)
+        if workerforbuilder is not None:
+            workerforbuilder.buildFinished(build)
+        brids = [r.id for r in build.requests]
+        updates = self.master.data.updates
+        try:
+            if build.results == RETRY:
+                await updates.unclaimBuildRequests(brids)
+            else:
+                await updates.completeBuildRequests(brids, build.results)
+        except Exception:
+            log.err(None, f"while releasing the requests of {build!r}")
+        worker = getattr(workerforbuilder, "worker", None)
+        if worker is not None and getattr(worker, "graceful", False):
+            try:
+                await worker.maybeShutdown()
+            except Exception:
+                log.err(None, f"while shutting down worker {worker.name!r}")
+        botmaster = self.botmaster
+        if botmaster is not None and hasattr(botmaster, "maybeStartBuildsForBuilder"):
+            botmaster.maybeStartBuildsForBuilder(self.name)
+            if worker is not None:
+                botmaster.maybeStartBuildsForWorker(worker.name)
+
+    def getBuild(self, number: int) -> Build | None:
+        return next((b for b in self.building if b.number == number), None)
+
+    # --- configuration ----------------------------------------------------------------
 
     def reconfigServiceWithBuildbotConfig(self, new_config: Any) -> defer.Deferred[None]:
         return defer.ensureDeferred(self._reconfig(new_config))
@@ -61,6 +160,10 @@ class Builder(service.ReconfigurableServiceMixin, service.AsyncMultiService):
             list(builder_config.tags or []),
         )
         self.config = builder_config
+
+
+def _default_collapse(master: Any, builder: Any, new_br: Any, old_br: Any) -> Any:
+    return defer.ensureDeferred(buildrequest.canBeCollapsed(master, new_br, old_br))
 
 
 def _description_html(description: str | None, fmt: str | None) -> str | None:

@@ -224,6 +224,13 @@ class AbstractWorker(service.BuildbotService):
         self._builder_list = wanted
         for _ in refs or {}:
             await conn.remotePrint("attached")
+        self._maybe_start_builds()
+
+    def _maybe_start_builds(self) -> None:
+        """Tell the build engine this worker may take builds now."""
+        botmaster = getattr(self.master, "botmaster", None)
+        if botmaster is not None and hasattr(botmaster, "maybeStartBuildsForWorker"):
+            botmaster.maybeStartBuildsForWorker(self.name)
 
     # --- missing --------------------------------------------------------------------
 
@@ -277,6 +284,7 @@ class AbstractWorker(service.BuildbotService):
     async def unpause(self) -> None:
         self.paused, self.pause_reason = False, None
         await self.master.data.updates.set_worker_paused(self.workerid, False, None)
+        self._maybe_start_builds()
 
     async def setGraceful(self, graceful: bool) -> None:
         self.graceful = graceful
