@@ -250,14 +250,17 @@ class Build(properties.PropertiesMixin):
 
         stepid, _, _ = await updates.addStep(self.buildid, "worker_preparation")
         await updates.startStep(stepid)
+        await updates.setStepStateString(stepid, "preparing worker")
         await updates.setBuildStateString(self.buildid, "preparing worker")
         if self.conn is None or self.conn.disconnected:
             self.conn = None
             self.results = RETRY
             self.text = ["worker", "lost"]
+            await updates.setStepStateString(stepid, "worker lost")
             await updates.finishStep(stepid, RETRY, False)
             return
         self._disconnect_sub = self.conn.notifyOnDisconnect(self.lostRemote)
+        await updates.setStepStateString(stepid, "worker ready")
         await updates.finishStep(stepid, SUCCESS, False)
 
         accesses = list(getattr(self.builder.config, "locks", None) or [])

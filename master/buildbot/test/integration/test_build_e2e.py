@@ -195,6 +195,7 @@ class TestBuildEndToEnd(db.SQLiteDBMixin, unittest.TestCase):
             [(s["name"], s["results"]) for s in steps],
             [("worker_preparation", SUCCESS), ("echo", SUCCESS)],
         )
+        self.assertEqual(steps[0]["state_string"], "worker ready")
         props = await master.data.get(("builds", build["buildid"], "properties"))
         self.assertEqual(props["echoed"], ("built-by-w1", "EchoStep"))
         self.assertEqual(props["builddir"][0], os.path.join(self.basedir, BUILDDIR))
