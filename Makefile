@@ -8,7 +8,7 @@ TRIAL_JOBS ?= 2
 # Modules to test; `make test TESTS=buildbot.test.unit.util` runs a subset.
 TESTS ?= buildbot buildbot_worker buildbot_pkg
 
-.PHONY: all venv system-deps db-servers buildbot43-venv test lint format clean demo bench help
+.PHONY: all venv system-deps db-servers buildbot43-venv test lint format clean demo demo-stop bench help
 
 all: venv
 
@@ -58,16 +58,19 @@ format: venv
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-demo:
-	@echo "make demo: not available yet: it needs the build engine (issue: the build engine)." >&2
-	@exit 1
+# A demo master, worker and project under demo/, and a first green build.
+demo: venv
+	$(BIN)/python pkg/make_demo.py
+
+demo-stop:
+	-test -x $(BIN)/python && $(BIN)/python pkg/make_demo.py --stop
 
 bench:
 	@echo "make bench: not available yet: it needs a master that runs builds." >&2
 	@exit 1
 
-clean:
+clean: demo-stop
 	-bash .ci/db-servers stop
-	rm -rf $(VENV) $(STAMPS) build .coverage .coverage.* htmlcov _trial_temp* .ruff_cache
+	rm -rf $(VENV) $(STAMPS) build demo .coverage .coverage.* htmlcov _trial_temp* .ruff_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 	find . -name '*.egg-info' -type d -prune -exec rm -rf {} +
