@@ -22,7 +22,8 @@ import urllib.error
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DEMO = os.path.join(ROOT, "demo")
+# BUILDBOT_DEMO_DIR puts the demo elsewhere (the test of this script does)
+DEMO = os.environ.get("BUILDBOT_DEMO_DIR") or os.path.join(ROOT, "demo")
 PROJECT = os.path.join(DEMO, "project")
 MASTER = os.path.join(DEMO, "master")
 WORKER = os.path.join(DEMO, "worker")
