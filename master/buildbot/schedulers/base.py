@@ -84,7 +84,7 @@ async def render(value: Any, props: Any) -> Any:
     return value
 
 
-def _as_property_dict(properties: Any) -> dict[str, tuple[Any, str]]:
+def as_property_dict(properties: Any) -> dict[str, tuple[Any, str]]:
     """{name: (value, source)} from such a dict or from an object with `asDict()`."""
     if properties is None:
         return {}
@@ -366,7 +366,7 @@ class BaseScheduler(service.ClusteredBuildbotService):
         `kw` goes to the data API's `addBuildset` (parent_buildid...). Returns
         (bsid, {builderid: brid}).
         """
-        props = _as_property_dict(properties)
+        props = as_property_dict(properties)
         props.update(self.properties)
         view = _PropertiesView(props, self.master)
         names = await render(builderNames or self.builderNames, view)
