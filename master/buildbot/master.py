@@ -265,7 +265,7 @@ class BuildMaster(service.ReconfigurableServiceMixin, service.MasterService):
             for child in reversed(list(self.services)):
                 if child not in core and child.running:
                     try:
-                        yield child.stopService()
+                        yield defer.maybeDeferred(child.stopService)
                     except Exception:
                         log.err(None, f"while stopping {child.name!r}")
         if self._started:

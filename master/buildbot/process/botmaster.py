@@ -16,6 +16,7 @@ from twisted.internet import defer
 from buildbot.process.builder import Builder
 from buildbot.process.buildrequestdistributor import BuildRequestDistributor
 from buildbot.process.locks import LockRegistry
+from buildbot.process.results import RETRY
 from buildbot.util import service
 
 
@@ -31,8 +32,10 @@ class BotMaster(service.ReconfigurableServiceMixin, service.AsyncMultiService):
         self.brd = BuildRequestDistributor(self)
         self.brd.setServiceParent(self)
         self._consumers: list[Any] = []
+        self.shutting_down = False
 
     async def startService(self) -> None:  # type: ignore[override]
+        self.shutting_down = False
         await super().startService()
         mq = getattr(self.master, "mq", None)
         if mq is None:
@@ -46,7 +49,20 @@ class BotMaster(service.ReconfigurableServiceMixin, service.AsyncMultiService):
         for consumer in self._consumers:
             consumer.stopConsuming()
         self._consumers = []
+        # no new build from here on; running builds end as RETRY while the workers and
+        # the DB are still there, so that their requests go back to the queue for the
+        # next master
+        self.shutting_down = True
+        await self.stopAllBuilds("the master is stopping", RETRY)
         await super().stopService()
+
+    async def stopAllBuilds(self, reason: str, results: int) -> None:
+        await defer.gatherResults(
+            [
+                defer.ensureDeferred(builder.stopAllBuilds(reason, results))
+                for builder in self.builders.values()
+            ]
+        )
 
     def _request_event(self, routingKey: Any, data: Any) -> None:
         builder = self.getBuilderById(data["builderid"])

@@ -26,6 +26,8 @@ class Builder(service.ReconfigurableServiceMixin, service.AsyncMultiService):
         self.config: Any = None
         self._builderid: int | None = None
         self.building: list[Build] = []
+        # build -> fires once it has finished (its requests completed or given back)
+        self._build_done: dict[Build, defer.Deferred[None]] = {}
         self._wfbs: dict[str, WorkerForBuilder] = {}
 
     @property
@@ -93,7 +95,7 @@ class Builder(service.ReconfigurableServiceMixin, service.AsyncMultiService):
     def maybeStartBuild(self, workerforbuilder: Any, breqs: list[Any]) -> defer.Deferred[bool]:
         """Start a build of the (claimed) requests `breqs` on the worker; True once it
         runs. The build goes on in the background and ends in `buildFinished`."""
-        if not breqs or self.config is None:
+        if not breqs or self.config is None or getattr(self.botmaster, "shutting_down", False):
             return defer.succeed(False)
         factory = self.config.factory
         build_class = getattr(factory, "buildClass", None) or Build
@@ -101,8 +103,26 @@ class Builder(service.ReconfigurableServiceMixin, service.AsyncMultiService):
         # counted at once, so the distributor sees the worker as taken
         self.building.append(build)
         workerforbuilder.buildStarted(build)
-        build.startBuild(workerforbuilder).addErrback(log.err, f"while running {build!r}")
+        done: defer.Deferred[None] = defer.Deferred()
+        self._build_done[build] = done
+        d = build.startBuild(workerforbuilder)
+        d.addErrback(log.err, f"while running {build!r}")
+
+        def finished(_: Any) -> None:
+            self._build_done.pop(build, None)
+            done.callback(None)
+
+        d.addBoth(finished)
         return defer.succeed(True)
+
+    async def stopAllBuilds(self, reason: str, results: int) -> None:
+        """Stop every running build with `results` and wait until each has finished."""
+        waiting = []
+        for build in list(self.building):
+            build.stopBuild(reason, results)
+            if build in self._build_done:
+                waiting.append(self._build_done[build])
+        await defer.gatherResults(waiting)
 
     async def buildFinished(self, build: Build, workerforbuilder: Any) -> None:
         """A build ended: complete its requests with its results, or give them back

@@ -483,8 +483,13 @@ class BuildStep(PropertiesMixin, metaclass=_StepMeta):
     # --- locks -------------------------------------------------------------------------
 
     def _lock_registry(self) -> Any:
-        for holder in (self.build, getattr(self.master, "botmaster", None)):
-            registry = getattr(holder, "lock_registry", None)
+        botmaster = getattr(self.master, "botmaster", None)
+        # the real BotMaster keeps its LockRegistry as `locks`
+        for registry in (
+            getattr(self.build, "lock_registry", None),
+            getattr(botmaster, "lock_registry", None),
+            getattr(botmaster, "locks", None),
+        ):
             if registry is not None:
                 return registry
         raise RuntimeError("no lock registry: the build or the botmaster must provide one")
@@ -495,6 +500,9 @@ class BuildStep(PropertiesMixin, metaclass=_StepMeta):
     async def _acquire_locks(self) -> None:
         if not self._lock_set:
             version = getattr(self.build, "config_version", None)
+            if version is None:
+                botmaster = getattr(self.master, "botmaster", None)
+                version = getattr(botmaster, "config_version", None)
             if version is None:
                 version = getattr(self.master, "config_version", 0)
             self._lock_set = list(
