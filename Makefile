@@ -65,9 +65,35 @@ demo: venv
 demo-stop:
 	-test -x $(BIN)/python && $(BIN)/python pkg/make_demo.py --stop
 
-bench:
-	@echo "make bench: not available yet: it needs a master that runs builds." >&2
-	@exit 1
+# cibench (../shared/bench) on our master and worker and on the real Buildbot 4.3
+# (build/bench-anchor-venv), in one sitting; results under build/bench/, then the
+# side-by-side table. `make bench BENCH_RUNS=3 BENCH_SCENARIO=throughput,api`.
+BENCH_RUNS ?= 1
+BENCH_SCENARIO ?= all
+ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+CIBENCH_SRC := $(ROOT)/../shared/bench/cibench.py
+BENCH_DIR := $(ROOT)/build/bench
+BENCH_ARGS = --scenario $(BENCH_SCENARIO) --runs $(BENCH_RUNS)
+
+bench: venv
+	@test -f "$(CIBENCH_SRC)" || { echo "make bench: $(CIBENCH_SRC) not found:" \
+		"the benchmark lives in shared/bench beside this repository" >&2; exit 1; }
+	bash .ci/bench-anchor-venv
+	mkdir -p $(BENCH_DIR)
+	cp "$(CIBENCH_SRC)" $(BENCH_DIR)/cibench.py
+	rm -f $(BENCH_DIR)/ours.json $(BENCH_DIR)/anchor.json
+	@rc=0; \
+	echo "bench: ours ($(BIN)), log in $(BENCH_DIR)/ours.log"; \
+	$(PYTHON) $(BENCH_DIR)/cibench.py --bin $(ROOT)/$(BIN) $(BENCH_ARGS) --label ours \
+		--out $(BENCH_DIR)/ours.json >$(BENCH_DIR)/ours.log 2>&1 || rc=1; \
+	echo "bench: anchor (build/bench-anchor-venv), log in $(BENCH_DIR)/anchor.log"; \
+	$(PYTHON) $(BENCH_DIR)/cibench.py --bin $(ROOT)/build/bench-anchor-venv/bin $(BENCH_ARGS) \
+		--label anchor-buildbot-4.3.0 --out $(BENCH_DIR)/anchor.json \
+		>$(BENCH_DIR)/anchor.log 2>&1 || rc=1; \
+	$(PYTHON) $(BENCH_DIR)/cibench.py --compare $(BENCH_DIR)/ours.json $(BENCH_DIR)/anchor.json \
+		|| rc=1; \
+	if [ $$rc -ne 0 ]; then echo "make bench: a scenario reported an error (see the logs)" >&2; fi; \
+	exit $$rc
 
 clean: demo-stop
 	-bash .ci/db-servers stop
