@@ -5,8 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from twisted.internet import defer
+from twisted.internet import defer, task
 from twisted.python import log
+
+#: seconds between two keepalives the master sends a connected worker
+KEEPALIVE_INTERVAL = 3600
 
 
 class Subscription:
@@ -33,6 +36,7 @@ class Connection:
         self.builders: dict[str, Any] = {}
         self._disconnect_subscribers: list[Subscription] = []
         self.disconnected = False
+        self._keepalive: task.LoopingCall | None = None
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} to {self.name!r}>"
@@ -56,6 +60,23 @@ class Connection:
                     result.addErrback(log.err, f"after the disconnection of {self.name!r}")
             except Exception:
                 log.err(None, f"after the disconnection of {self.name!r}")
+
+    def startKeepaliveTimer(self) -> None:
+        """Send `_send_keepalive` every KEEPALIVE_INTERVAL seconds, on the master's clock."""
+        self.stopKeepaliveTimer()
+        loop = task.LoopingCall(self._send_keepalive)
+        loop.clock = self.master.reactor
+        self._keepalive = loop
+        loop.start(KEEPALIVE_INTERVAL, now=False).addErrback(log.err, "keepalive loop")
+
+    def stopKeepaliveTimer(self) -> None:
+        if self._keepalive is not None and self._keepalive.running:
+            self._keepalive.stop()
+        self._keepalive = None
+
+    def _send_keepalive(self) -> None:
+        """One keepalive, in the transport's own way; failures are only logged."""
+        raise NotImplementedError
 
     def commandVersion(self, command: str) -> str | None:
         """The version of `command` the worker announced, None if it has not."""

@@ -12,7 +12,7 @@ import stat
 from dataclasses import dataclass
 from typing import Any
 
-from twisted.internet import defer, error, task
+from twisted.internet import defer, error
 from twisted.python import log
 
 from buildbot.util import service
@@ -22,8 +22,6 @@ from buildbot.worker.protocols.msgpack_args import WorkerPaths, translate, updat
 
 #: the key of c['protocols'] for this transport
 PROTOCOL_NAME = "msgpack_experimental_v7"
-#: seconds between two master-side keepalive requests (fixed, as the protocol does)
-KEEPALIVE_INTERVAL = 3600
 #: what the worker is told about buffering and splitting its output
 WORKER_SETTINGS = {
     "buffer_size": 64 * 1024,
@@ -65,7 +63,6 @@ class Connection(base.Connection):
         # builder name -> its directory on the worker (relative to the base directory)
         self.builders: dict[str, str] = {}
         self._commands: dict[str, _Running] = {}
-        self._keepalive: task.LoopingCall | None = None
         self._handlers = {
             "update": self._update,
             "complete": self._complete,
@@ -93,18 +90,6 @@ class Connection(base.Connection):
     def loseConnection(self) -> None:
         self.stopKeepaliveTimer()
         self.protocol.abort()
-
-    def startKeepaliveTimer(self) -> None:
-        self.stopKeepaliveTimer()
-        loop = task.LoopingCall(self._send_keepalive)
-        loop.clock = self.master.reactor
-        self._keepalive = loop
-        loop.start(KEEPALIVE_INTERVAL, now=False).addErrback(log.err, "keepalive loop")
-
-    def stopKeepaliveTimer(self) -> None:
-        if self._keepalive is not None and self._keepalive.running:
-            self._keepalive.stop()
-        self._keepalive = None
 
     def _send_keepalive(self) -> None:
         d = self._request("keepalive")

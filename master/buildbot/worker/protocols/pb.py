@@ -4,15 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from twisted.internet import defer, error, task
+from twisted.internet import defer, error
 from twisted.python import log
 from twisted.spread import pb
 
 from buildbot.util import service
 from buildbot.worker.protocols import base
-
-#: seconds between two master-side keepalive prints (fixed, as the protocol does)
-KEEPALIVE_INTERVAL = 3600
 
 _CONNECTION_GONE = (pb.PBConnectionLost, error.ConnectionLost, error.ConnectionDone)
 
@@ -29,7 +26,6 @@ class Connection(base.Connection, pb.Avatar):
         self.master = master
         self.worker = worker
         self.mind = mind
-        self._keepalive: task.LoopingCall | None = None
         broker = getattr(mind, "broker", None)
         if broker is not None:
             # a connection lost during the login (before PB knows the avatar) counts too
@@ -55,18 +51,6 @@ class Connection(base.Connection, pb.Avatar):
         # abort: a hung worker would never finish a clean close
         abort = getattr(transport, "abortConnection", None)
         (abort or transport.loseConnection)()
-
-    def startKeepaliveTimer(self) -> None:
-        self.stopKeepaliveTimer()
-        loop = task.LoopingCall(self._send_keepalive)
-        loop.clock = self.master.reactor
-        self._keepalive = loop
-        loop.start(KEEPALIVE_INTERVAL, now=False).addErrback(log.err, "keepalive loop")
-
-    def stopKeepaliveTimer(self) -> None:
-        if self._keepalive is not None and self._keepalive.running:
-            self._keepalive.stop()
-        self._keepalive = None
 
     def _send_keepalive(self) -> None:
         d = self.remotePrint("keepalive")

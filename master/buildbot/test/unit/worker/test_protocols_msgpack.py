@@ -16,6 +16,7 @@ from buildbot.process.remotecommand import RemoteCommand, isConnectionLost
 from buildbot.process.remotetransfer import StringFileReader
 from buildbot.test.fake.remotelog import InMemoryLog
 from buildbot.worker.protocols import msgpack as mp
+from buildbot.worker.protocols.base import KEEPALIVE_INTERVAL
 from buildbot.worker.protocols.manager.msgpack import (
     Dispatcher,
     MsgpackServerProtocol,
@@ -441,7 +442,7 @@ class ConnectionTest(unittest.TestCase):
 
     def test_keepalive_and_shutdown(self) -> None:
         self.conn.attached()
-        self.clock.advance(mp.KEEPALIVE_INTERVAL - 1)
+        self.clock.advance(KEEPALIVE_INTERVAL - 1)
         self.assertEqual(self.proto.requests, [])
         self.clock.advance(1)
         message, answer = self.proto.take()
@@ -454,7 +455,7 @@ class ConnectionTest(unittest.TestCase):
         self.assertIsNone(self.successResultOf(d))
         self.conn.loseConnection()
         self.assertTrue(self.proto.aborted)
-        self.clock.advance(mp.KEEPALIVE_INTERVAL)
+        self.clock.advance(KEEPALIVE_INTERVAL)
         self.assertEqual(self.proto.requests, [])
 
     def test_requests_refresh_the_worker_and_missing_keys_are_named(self) -> None:
