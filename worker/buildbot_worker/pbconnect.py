@@ -24,7 +24,58 @@ def backoff_delay(attempt: int, jitter: Callable[[], float] = random.random) -> 
     return min(INITIAL_DELAY * FACTOR**attempt, MAX_DELAY) + jitter() * JITTER
 
 
-class PBConnector(service.Service):
+class RetryingConnector(service.Service):
+    """Connects to the master when started and, after a failure, again with growing
+    delays (`backoff_delay`); `max_retries` consecutive failures call `stop()`.
+    Subclasses implement `_connect`, which makes one attempt."""
+
+    def __init__(
+        self,
+        reactor: Any,
+        endpoint: interfaces.IStreamClientEndpoint,
+        stop: Callable[[], None],
+        max_retries: int | None,
+        jitter: Callable[[], float],
+    ) -> None:
+        self.reactor = reactor
+        self.endpoint = endpoint
+        self.stop = stop
+        self.max_retries = max_retries
+        self.jitter = jitter
+        self.failures = 0
+        self._retry: Any = None
+        self._attempt: defer.Deferred[Any] | None = None
+
+    def startService(self) -> None:
+        super().startService()
+        self._connect()
+
+    def _connect(self) -> None:
+        raise NotImplementedError
+
+    def _cancel_attempts(self) -> None:
+        """No retry pending and no attempt in flight (when stopping)."""
+        if self._retry is not None and self._retry.active():
+            self._retry.cancel()
+        self._retry = None
+        if self._attempt is not None:
+            self._attempt.cancel()
+
+    def _schedule_retry(self, failed: bool = True) -> None:
+        if not self.running or self._retry is not None:
+            return
+        if failed:
+            self.failures += 1
+        if self.max_retries is not None and self.failures >= self.max_retries:
+            log.msg(f"Giving up after {self.failures} failed connection attempts")
+            self.stop()
+            return
+        delay = backoff_delay(max(self.failures - 1, 0), self.jitter)
+        log.msg(f"Retrying the connection in {delay:.1f} seconds")
+        self._retry = self.reactor.callLater(delay, self._connect)
+
+
+class PBConnector(RetryingConnector):
     """Keeps one logged-in PB connection to the master alive.
 
     `endpoint` is a client endpoint; on success the perspective reference is kept in
@@ -47,35 +98,20 @@ class PBConnector(service.Service):
         on_disconnect: Callable[[], None] | None = None,
         jitter: Callable[[], float] = random.random,
     ) -> None:
-        self.reactor = reactor
-        self.endpoint = endpoint
+        super().__init__(reactor, endpoint, stop, max_retries, jitter)
         self.creds = credentials.UsernamePassword(username, password)
         self.mind = mind
         self.keepalive = keepalive
-        self.stop = stop
-        self.max_retries = max_retries
         self.on_connect = on_connect
         self.on_disconnect = on_disconnect
-        self.jitter = jitter
-        self.failures = 0
         self.perspective: Any = None
         self.broker: Any = None
-        self._retry: Any = None
         self._keepalive_loop: task.LoopingCall | None = None
-        self._attempt: defer.Deferred | None = None
-
-    def startService(self) -> None:
-        super().startService()
-        self._connect()
 
     def stopService(self) -> Any:
         super().stopService()
-        if self._retry is not None and self._retry.active():
-            self._retry.cancel()
-        self._retry = None
+        self._cancel_attempts()
         self._stop_keepalive()
-        if self._attempt is not None:
-            self._attempt.cancel()
         if self.broker is not None and self.broker.transport is not None:
             self.broker.transport.loseConnection()
         return None
@@ -139,19 +175,6 @@ class PBConnector(service.Service):
             self.stop()
             return
         self._schedule_retry()
-
-    def _schedule_retry(self, failed: bool = True) -> None:
-        if not self.running or self._retry is not None:
-            return
-        if failed:
-            self.failures += 1
-        if self.max_retries is not None and self.failures >= self.max_retries:
-            log.msg(f"Giving up after {self.failures} failed connection attempts")
-            self.stop()
-            return
-        delay = backoff_delay(max(self.failures - 1, 0), self.jitter)
-        log.msg(f"Retrying the connection in {delay:.1f} seconds")
-        self._retry = self.reactor.callLater(delay, self._connect)
 
     def _lost(self, broker: Any) -> None:
         if broker is not self.broker:

@@ -20,11 +20,10 @@ except ImportError as e:  # pragma: no cover - depends on the installation
         "install them with `pip install 'buildbot-worker[msgpack]'`"
     ) from e
 
-from twisted.application import service
 from twisted.internet import defer, error, interfaces
 from twisted.python import log
 
-from buildbot_worker.pbconnect import backoff_delay
+from buildbot_worker.pbconnect import RetryingConnector
 from buildbot_worker.protocols.msgpack_bot import MsgpackBot
 
 PROTOCOL_NAME = "msgpack_experimental_v7"
@@ -123,7 +122,7 @@ def _error_text(f: Any) -> str:
     return str(f.value) if f.check(Exception) else f.getErrorMessage()
 
 
-class MsgpackConnector(service.Service):
+class MsgpackConnector(RetryingConnector):
     """Keeps one WebSocket connection to the master, reconnecting with PB's backoff."""
 
     def __init__(
@@ -139,19 +138,12 @@ class MsgpackConnector(service.Service):
         unicode_encoding: str = "utf-8",
         jitter: Callable[[], float] = random.random,
     ) -> None:
-        self.reactor = reactor
-        self.endpoint = endpoint
+        super().__init__(reactor, endpoint, stop, max_retries, jitter)
         self.url = url
         self.auth = basic_auth_header(name, password, unicode_encoding)
         self.bot = bot
-        self.stop = stop
-        self.max_retries = max_retries
-        self.jitter = jitter
-        self.failures = 0
         self.connection: MasterConnection | None = None
         self._transport_protocol: Any = None
-        self._retry: Any = None
-        self._attempt: defer.Deferred[Any] | None = None
 
     def make_factory(self) -> WebSocketClientFactory:
         factory = WebSocketClientFactory(self.url, headers={"Authorization": self.auth})
@@ -160,17 +152,9 @@ class MsgpackConnector(service.Service):
         factory.setProtocolOptions(autoPingInterval=None)
         return factory
 
-    def startService(self) -> None:
-        super().startService()
-        self._connect()
-
     def stopService(self) -> Any:
         super().stopService()
-        if self._retry is not None and self._retry.active():
-            self._retry.cancel()
-        self._retry = None
-        if self._attempt is not None:
-            self._attempt.cancel()
+        self._cancel_attempts()
         protocol = self._transport_protocol
         if protocol is not None and protocol.transport is not None:
             protocol.transport.loseConnection()
@@ -216,19 +200,6 @@ class MsgpackConnector(service.Service):
         else:
             log.msg(f"Connection to the buildmaster failed: {reason}")
         self._schedule_retry()
-
-    def _schedule_retry(self, failed: bool = True) -> None:
-        if not self.running or self._retry is not None:
-            return
-        if failed:
-            self.failures += 1
-        if self.max_retries is not None and self.failures >= self.max_retries:
-            log.msg(f"Giving up after {self.failures} failed connection attempts")
-            self.stop()
-            return
-        delay = backoff_delay(max(self.failures - 1, 0), self.jitter)
-        log.msg(f"Retrying the connection in {delay:.1f} seconds")
-        self._retry = self.reactor.callLater(delay, self._connect)
 
 
 def master_url(
