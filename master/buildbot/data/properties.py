@@ -65,12 +65,9 @@ class Properties(base.ResourceType):
     @base.updateMethod
     async def setBuildProperties(self, buildid: int, properties: Any) -> None:
         """Store the properties that changed (a dict or Properties); one event with them."""
-        old = await self.master.db.builds.getBuildProperties(buildid)
-        changed = {
-            name: vs for name, vs in as_property_dict(properties).items() if old.get(name) != vs
-        }
-        for name, (value, source) in changed.items():
-            await self.master.db.builds.setBuildProperty(buildid, name, value, source)
+        changed = await self.master.db.builds.setBuildProperties(
+            buildid, as_property_dict(properties)
+        )
         self.generateUpdateEvent(buildid, changed)
 
 

@@ -289,6 +289,38 @@ class BuildsConnectorComponent(base.DBConnectorComponent):
 
         return self.db.pool.do(thdGetBuildProperties)
 
+    def setBuildProperties(
+        self, buildid: int, properties: dict[str, tuple[Any, str]]
+    ) -> defer.Deferred[dict[str, tuple[Any, str]]]:
+        """Set many build properties ({name: (value, source)}) in one transaction;
+        fires with those whose value or source changed."""
+        try:
+            encoded = {}
+            for name, (value, source) in properties.items():
+                check_property(self, name, source)
+                encoded[name] = (json.dumps(value), source)
+        except (RuntimeError, TypeError, ValueError) as e:
+            return defer.fail(e)
+        tbl = self.db.model.build_properties
+        select = sa.select(tbl.c.name, tbl.c.value, tbl.c.source).where(tbl.c.buildid == buildid)
+
+        def thdSetBuildProperties(conn: sa.Connection) -> dict[str, tuple[Any, str]]:
+            old = {r.name: (r.value, r.source) for r in conn.execute(select)}
+            changed = {}
+            for name, row in encoded.items():
+                if old.get(name) == row:
+                    continue
+                values = {"value": row[0], "source": row[1]}
+                if name in old:
+                    where = (tbl.c.buildid == buildid) & (tbl.c.name == name)
+                    conn.execute(tbl.update().where(where).values(**values))
+                else:
+                    conn.execute(tbl.insert().values(buildid=buildid, name=name, **values))
+                changed[name] = properties[name]
+            return changed
+
+        return self.db.pool.do(thdSetBuildProperties)
+
     def setBuildProperty(
         self, buildid: int, name: str, value: Any, source: str
     ) -> defer.Deferred[None]:

@@ -143,6 +143,24 @@ class FakeBuildsComponent(FakeDBComponent):
         rows = self.t.select("build_properties", lambda r: r["buildid"] == buildid)
         return defer.succeed({r["name"]: (json.loads(r["value"]), r["source"]) for r in rows})
 
+    def setBuildProperties(self, buildid, properties):
+        try:
+            for name, (value, source) in properties.items():
+                check_property(self, name, source)
+                json.dumps(value)
+        except (RuntimeError, TypeError, ValueError) as e:
+            return defer.fail(e)
+        old = {
+            r["name"]: (r["value"], r["source"])
+            for r in self.t.select("build_properties", lambda r: r["buildid"] == buildid)
+        }
+        changed = {}
+        for name, (value, source) in properties.items():
+            if old.get(name) != (json.dumps(value), source):
+                self.setBuildProperty(buildid, name, value, source)
+                changed[name] = (value, source)
+        return defer.succeed(changed)
+
     def setBuildProperty(self, buildid, name, value, source):
         try:
             check_property(self, name, source)

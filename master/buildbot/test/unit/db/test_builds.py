@@ -208,6 +208,26 @@ class Tests:
         self.assertEqual(await self.db.builds.getBuildProperties(52), {"a": ("theirs", "s")})
         self.assertEqual(await self.db.builds.getBuildProperties(999), {})
 
+    async def test_setBuildProperties_in_one_go(self):
+        await self._builds()
+        await self.db.builds.setBuildProperty(50, "kept", 1, "src")
+        changed = await self.db.builds.setBuildProperties(
+            50, {"kept": (1, "src"), "new": ([1], "s"), "moved": ("x", "s")}
+        )
+        self.assertEqual(changed, {"new": ([1], "s"), "moved": ("x", "s")})
+        changed = await self.db.builds.setBuildProperties(50, {"moved": ("y", "s2")})
+        self.assertEqual(changed, {"moved": ("y", "s2")})
+        self.assertEqual(
+            await self.db.builds.getBuildProperties(50),
+            {"kept": (1, "src"), "new": ([1], "s"), "moved": ("y", "s2")},
+        )
+        # a bad name refuses the whole call: nothing is written
+        with self.assertRaises(RuntimeError):
+            await self.db.builds.setBuildProperties(50, {"ok": (1, "s"), "n" * 257: (1, "s")})
+        with self.assertRaises(TypeError):
+            await self.db.builds.setBuildProperties(50, {"ok": (object(), "s")})
+        self.assertNotIn("ok", await self.db.builds.getBuildProperties(50))
+
     async def test_setBuildProperty_refused(self):
         await self._builds()
         with self.assertRaises(RuntimeError):
