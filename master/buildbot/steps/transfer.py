@@ -19,6 +19,18 @@ from buildbot.process.results import FAILURE, SKIPPED, SUCCESS, worst_status
 _COMPRESSIONS = (None, "gz", "bz2")
 
 
+def _require(step: Any, **values: Any) -> None:
+    """A config error for each of the named arguments left as None."""
+    for name, value in values.items():
+        if value is None:
+            config.error(f"{type(step).__name__} requires {name}")
+
+
+def _check_compress(compress: Any) -> None:
+    if compress not in _COMPRESSIONS:
+        config.error(f"'compress' must be one of None, 'gz' or 'bz2': {compress!r}")
+
+
 def _check_mode(mode: Any) -> None:
     if mode is None or isinstance(mode, int) or interfaces.IRenderable.providedBy(mode):
         return
@@ -161,10 +173,7 @@ class FileUpload(_TransferBuildStep):
         **kwargs: Any,
     ) -> None:
         super().__init__(workdir=workdir, **kwargs)
-        if workersrc is None:
-            config.error("FileUpload requires workersrc")
-        if masterdest is None:
-            config.error("FileUpload requires masterdest")
+        _require(self, workersrc=workersrc, masterdest=masterdest)
         _check_mode(mode)
         self.workersrc = workersrc
         self.masterdest = masterdest
@@ -205,12 +214,8 @@ class DirectoryUpload(_TransferBuildStep):
         **kwargs: Any,
     ) -> None:
         super().__init__(workdir=workdir, **kwargs)
-        if workersrc is None:
-            config.error("DirectoryUpload requires workersrc")
-        if masterdest is None:
-            config.error("DirectoryUpload requires masterdest")
-        if compress not in _COMPRESSIONS:
-            config.error(f"'compress' must be one of None, 'gz' or 'bz2': {compress!r}")
+        _require(self, workersrc=workersrc, masterdest=masterdest)
+        _check_compress(compress)
         self.workersrc = workersrc
         self.masterdest = masterdest
         self.maxsize = maxsize
@@ -261,12 +266,8 @@ class MultipleFileUpload(_TransferBuildStep):
         **kwargs: Any,
     ) -> None:
         super().__init__(workdir=workdir, **kwargs)
-        if workersrcs is None:
-            config.error("MultipleFileUpload requires workersrcs")
-        if masterdest is None:
-            config.error("MultipleFileUpload requires masterdest")
-        if compress not in _COMPRESSIONS:
-            config.error(f"'compress' must be one of None, 'gz' or 'bz2': {compress!r}")
+        _require(self, workersrcs=workersrcs, masterdest=masterdest)
+        _check_compress(compress)
         _check_mode(mode)
         self.workersrcs = workersrcs
         self.masterdest = masterdest
@@ -416,8 +417,7 @@ class FileDownload(_DownloadStep):
         **kwargs: Any,
     ) -> None:
         super().__init__(workerdest, workdir, maxsize, blocksize, mode, **kwargs)
-        if mastersrc is None:
-            config.error("FileDownload requires mastersrc")
+        _require(self, mastersrc=mastersrc)
         self.mastersrc = mastersrc
 
     async def _reader(self) -> Any:
@@ -452,8 +452,7 @@ class StringDownload(_DownloadStep):
         **kwargs: Any,
     ) -> None:
         super().__init__(workerdest, workdir, maxsize, blocksize, mode, **kwargs)
-        if workerdest is None:
-            config.error(f"{type(self).__name__} requires workerdest")
+        _require(self, workerdest=workerdest)
         self.s = s
 
     def _content(self) -> str | bytes:
