@@ -12,7 +12,7 @@ import sys
 import time
 from typing import Any
 
-from twisted.internet import defer, error, protocol, reactor, task
+from twisted.internet import error, reactor, task
 from twisted.trial import unittest
 from zope.interface import implementer
 
@@ -28,27 +28,12 @@ from buildbot.process.results import SUCCESS
 from buildbot.test.fake import fakemq
 from buildbot.test.fakedb import rows as fakedb
 from buildbot.test.util import db
+from buildbot.test.util.processes import ChildProcess
 from buildbot.worker import Worker
 from buildbot.worker.manager import WorkerManager
 
 WORKER, PASSWORD = "w1", "w1-secret"
 BUILDER, BUILDDIR = "b1", "b1dir"
-
-
-class _Child(protocol.ProcessProtocol):
-    def __init__(self) -> None:
-        self.output = bytearray()
-        self.ended: defer.Deferred[Any] = defer.Deferred()
-        self.running = True
-
-    def outReceived(self, data: bytes) -> None:
-        self.output += data
-
-    errReceived = outReceived
-
-    def processEnded(self, reason: Any) -> None:
-        self.running = False
-        self.ended.callback(reason.value)
 
 
 class EchoStep:
@@ -138,13 +123,13 @@ class TestBuildEndToEnd(db.SQLiteDBMixin, unittest.TestCase):
         program = os.path.join(os.path.dirname(sys.executable), "buildbot-worker")
         tmpdir = os.path.dirname(self.basedir)
         os.makedirs(tmpdir, exist_ok=True)
-        create = _Child()
+        create = ChildProcess()
         argv = [program, "create-worker", "-q", self.basedir, f"127.0.0.1:{self.port}",
                 WORKER, PASSWORD]  # fmt: skip
         reactor.spawnProcess(create, program, argv, env=self.child_env(), path=tmpdir)
         reason = await create.ended
         self.assertIsInstance(reason, error.ProcessDone, create.output.decode())
-        self.child = _Child()
+        self.child = ChildProcess()
         argv = [program, "start", "--nodaemon", self.basedir]
         self.transport = reactor.spawnProcess(
             self.child, program, argv, env=self.child_env(), path=self.basedir

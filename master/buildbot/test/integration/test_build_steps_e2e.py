@@ -17,7 +17,7 @@ import time
 from typing import Any
 
 import sqlalchemy as sa
-from twisted.internet import defer, error, protocol, reactor, task
+from twisted.internet import defer, error, reactor, task
 from twisted.python import log
 from twisted.trial import unittest
 
@@ -26,6 +26,7 @@ from buildbot.db import migrate
 from buildbot.master import BuildMaster
 from buildbot.process.results import CANCELLED, FAILURE, RETRY, SKIPPED, SUCCESS, WARNINGS
 from buildbot.test.integration.test_worker_interop import _installed_worker
+from buildbot.test.util.processes import ChildProcess, ReactorProxy
 
 WORKER, PASSWORD = "w1", "w1-secret"
 
@@ -143,35 +144,6 @@ c['schedulers'] = [
 """
 
 
-class _Child(protocol.ProcessProtocol):
-    def __init__(self) -> None:
-        self.output = bytearray()
-        self.ended: defer.Deferred[Any] = defer.Deferred()
-        self.running = True
-
-    def outReceived(self, data: bytes) -> None:
-        self.output += data
-
-    errReceived = outReceived
-
-    def processEnded(self, reason: Any) -> None:
-        self.running = False
-        self.ended.callback(reason.value)
-
-
-class _ReactorProxy:
-    """The global reactor, but `stop` (asked by a failed start) is only recorded."""
-
-    def __init__(self) -> None:
-        self.stopped = 0
-
-    def stop(self) -> None:
-        self.stopped += 1
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(reactor, name)
-
-
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -233,7 +205,7 @@ class BuildStepsE2EMixin:
 
     async def start_master(self) -> BuildMaster:
         self.messages = []
-        m = BuildMaster(self.basedir, reactor=_ReactorProxy())
+        m = BuildMaster(self.basedir, reactor=ReactorProxy())
         m._exit_nonzero = lambda: None  # type: ignore[method-assign]
         await m.startService()
 
@@ -252,7 +224,7 @@ class BuildStepsE2EMixin:
         return env
 
     async def create_worker(self) -> None:
-        create = _Child()
+        create = ChildProcess()
         argv = [self.program, "create-worker", "-q", self.worker_dir,
                 f"127.0.0.1:{self.port}", WORKER, PASSWORD]  # fmt: skip
         reactor.spawnProcess(create, self.program, argv, env=self.child_env(), path=self.basedir)
@@ -260,14 +232,14 @@ class BuildStepsE2EMixin:
         self.assertIsInstance(reason, error.ProcessDone, create.output.decode())
 
     async def start_worker(self) -> None:
-        self.child = _Child()
+        self.child = ChildProcess()
         argv = [self.program, "start", "--nodaemon", self.worker_dir]
         self.transport = reactor.spawnProcess(
             self.child, self.program, argv, env=self.child_env(), path=self.worker_dir
         )
         self.addCleanup(self.kill_worker, self.child, self.transport)
 
-    async def kill_worker(self, child: _Child | None = None, transport: Any = None) -> None:
+    async def kill_worker(self, child: ChildProcess | None = None, transport: Any = None) -> None:
         child = child or self.child
         transport = transport or self.transport
         if not child.running:

@@ -15,6 +15,7 @@ from buildbot import master as master_module
 from buildbot.db import migrate
 from buildbot.master import BuildMaster
 from buildbot.test import fakedb
+from buildbot.test.util.processes import ReactorProxy
 from buildbot.util import service
 
 # service classes the configs below name, found by import from master.cfg
@@ -38,19 +39,6 @@ class Named(service.BuildbotService):
     def reconfigService(self, value=0):
         self.value = value
         self.reconfigs = getattr(self, "reconfigs", 0) + 1
-
-
-class ReactorProxy:
-    """The global reactor, except that `stop` is only recorded."""
-
-    def __init__(self):
-        self.stopped = 0
-
-    def stop(self):
-        self.stopped += 1
-
-    def __getattr__(self, name):
-        return getattr(global_reactor, name)
 
 
 class MasterTestBase(unittest.TestCase):

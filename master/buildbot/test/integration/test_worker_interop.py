@@ -33,6 +33,7 @@ from buildbot.test.fake.remotelog import InMemoryLog
 from buildbot.test.fakedb import rows as fakedb
 from buildbot.test.util import db
 from buildbot.test.util.db import _in_ci
+from buildbot.test.util.processes import ChildProcess
 from buildbot.worker import Worker
 from buildbot.worker.manager import WorkerManager
 
@@ -40,22 +41,6 @@ SETUP_COMMAND = "bash .ci/buildbot43-venv && set -a && . build/buildbot43.env &&
 WORKER, PASSWORD = "w1", "w1-secret"
 BUILDER, BUILDDIR = "b1", "b1dir"
 PY = sys.executable
-
-
-class _Child(protocol.ProcessProtocol):
-    def __init__(self) -> None:
-        self.output = bytearray()
-        self.ended: defer.Deferred[Any] = defer.Deferred()
-        self.running = True
-
-    def outReceived(self, data: bytes) -> None:
-        self.output += data
-
-    errReceived = outReceived
-
-    def processEnded(self, reason: Any) -> None:
-        self.running = False
-        self.ended.callback(reason.value)
 
 
 class WorkerInteropMixin(db.SQLiteDBMixin):
@@ -113,7 +98,7 @@ class WorkerInteropMixin(db.SQLiteDBMixin):
         return env
 
     async def run_program(self, argv: list[str]) -> str:
-        child = _Child()
+        child = ChildProcess()
         reactor.spawnProcess(child, argv[0], argv, env=self.child_env(), path=self.tmpdir)
         reason = await child.ended
         out = child.output.decode("utf-8", "replace")
@@ -128,7 +113,7 @@ class WorkerInteropMixin(db.SQLiteDBMixin):
             [self.program, "create-worker", "-q", "--keepalive=10", *protocol_args, self.basedir,
              f"127.0.0.1:{self.port}", WORKER, PASSWORD]
         )  # fmt: skip
-        child = self.child = _Child()
+        child = self.child = ChildProcess()
         argv = [self.program, "start", "--nodaemon", self.basedir]
         self.transport = reactor.spawnProcess(
             child, argv[0], argv, env=self.child_env(), path=self.basedir
