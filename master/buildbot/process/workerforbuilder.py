@@ -13,6 +13,9 @@ class WorkerForBuilder:
     def __init__(self, builder: Any, worker: Any) -> None:
         self.builder = builder
         self.worker = worker
+        # a worker runs one build of a builder at a time: the builds share the
+        # builder's directory, and the worker runs one command per builder
+        self.builds: set[Any] = set()
 
     def __repr__(self) -> str:
         return f"<WorkerForBuilder {self.worker.name!r} for {self.builder.name!r}>"
@@ -28,7 +31,10 @@ class WorkerForBuilder:
         return conn.info.get("worker_commands", {}).get(command, oldversion)
 
     def isAvailable(self) -> bool:
-        """Connected, serving this builder, not paused or stopping, below `max_builds`."""
+        """Connected, serving this builder, not paused or stopping, below `max_builds`,
+        and not already running a build of this builder."""
+        if self.builds:
+            return False
         worker = self.worker
         conn = worker.conn
         if conn is None or not worker.canStartBuild():
@@ -39,10 +45,13 @@ class WorkerForBuilder:
         return max_builds is None or len(worker.building) < max_builds
 
     def isBusy(self) -> bool:
-        return bool(self.worker.building)
+        """Running a build of this builder."""
+        return bool(self.builds)
 
     def buildStarted(self, build: Any) -> None:
+        self.builds.add(build)
         self.worker.building.add(build)
 
     def buildFinished(self, build: Any) -> None:
+        self.builds.discard(build)
         self.worker.building.discard(build)

@@ -99,6 +99,33 @@ class TestDistributor(BuildEngineMixin, TestReactorMixin, unittest.TestCase):
             await self.settle()
         self.assertEqual(order, [5, 3, 1])
 
+    async def test_one_build_per_builder_per_worker(self):
+        # max_builds=2 lets the worker take two builds, but never two of one builder:
+        # they would share the builder's directory and the worker's command slot
+        gate = defer.Deferred()
+        self.add_worker("w1", ["b1", "b2"], max_builds=2)
+        factory = StepFactory("s", SUCCESS, self.ran, gate=gate)
+        await self.configure(
+            [{"name": "b1", "steps": [factory]}, {"name": "b2", "steps": [factory]}],
+            collapseRequests=False,
+        )
+        worker = self.master.workers.workers["w1"]
+        b1_brids = []
+        for _ in range(2):
+            b1_brids += (await self.add_buildset("b1")).values()
+        await self.settle()
+        self.assertEqual(len(worker.building), 1)
+        await self.add_buildset("b2")
+        await self.settle()
+        self.assertEqual(sorted(b.builder.name for b in worker.building), ["b1", "b2"])
+        factory.kwargs["gate"] = None
+        gate.callback(SUCCESS)
+        await self.settle()
+        reqs = await self.requests()
+        self.assertEqual([reqs[b]["results"] for b in b1_brids], [SUCCESS, SUCCESS])
+        self.assertEqual(len(await self.builds()), 3)
+        self.assertEqual(worker.building, set())
+
     async def test_request_claimed_elsewhere_is_skipped(self):
         self.add_worker("w1", ["b1"]).paused = True
         await self.configure([{"name": "b1", "steps": [self.step("s")]}])
