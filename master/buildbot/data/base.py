@@ -116,6 +116,24 @@ class ResourceType:
             keys.append((*key, event))
         return keys
 
+    def wantsEvent(self, event: str, **known: Any) -> bool:
+        """Could an `event` about the resource with these `known` fields reach any
+        consumer?  Lets `generateEvent` skip reading a message nobody receives."""
+        wants = getattr(self.master.mq, "wantsAnyOf", None)
+        if wants is None:
+            return True
+        patterns = []
+        for pattern in self._event_patterns:
+            key = []
+            for e in pattern:
+                if not e.startswith(":"):
+                    key.append(e)
+                else:
+                    value = known.get(e[1:])
+                    key.append(None if value is None else str(value))
+            patterns.append((*key, event))
+        return wants(patterns)
+
     def produceEvent(self, msg: dict[str, Any] | None, event: str) -> None:
         if msg is None:
             return

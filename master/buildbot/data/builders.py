@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from twisted.internet import defer
+
 from buildbot.data import base
 
 
@@ -76,11 +78,27 @@ class Builder(base.ResourceType):
     eventPathPatterns = "/builders/:builderid"
 
     async def generateEvent(self, builderid: int, event: str) -> None:
-        self.produceEvent(await self.master.data.get(("builders", builderid)), event)
+        if self.wantsEvent(event, builderid=builderid):
+            self.produceEvent(await self.master.data.get(("builders", builderid)), event)
+
+    def __init__(self, master: Any) -> None:
+        super().__init__(master)
+        # builder rows are never deleted or renamed: their ids can be remembered
+        self._ids: dict[str, int] = {}
 
     @base.updateMethod
-    def findBuilderId(self, name: str):
-        return self.master.db.builders.findBuilderId(name)
+    def findBuilderId(self, name: str) -> defer.Deferred[int]:
+        builderid = self._ids.get(name)
+        if builderid is not None:
+            return defer.succeed(builderid)
+        d = self.master.db.builders.findBuilderId(name)
+
+        @d.addCallback
+        def remember(builderid: int) -> int:
+            self._ids[name] = builderid
+            return builderid
+
+        return d
 
     @base.updateMethod
     async def updateBuilderInfo(

@@ -142,7 +142,8 @@ class BuildRequest(base.ResourceType):
 
     async def generateEvent(self, brids: list[int], event: str) -> None:
         for brid in brids:
-            self.produceEvent(await self.master.data.get(("buildrequests", brid)), event)
+            if self.wantsEvent(event, buildrequestid=brid):
+                self.produceEvent(await self.master.data.get(("buildrequests", brid)), event)
 
     @base.updateMethod
     async def claimBuildRequests(self, brids: list[int], claimed_at: Any = None) -> bool:

@@ -133,7 +133,8 @@ class Build(base.ResourceType):
     """
 
     async def generateEvent(self, buildid: int, event: str) -> None:
-        self.produceEvent(await self.master.data.get(("builds", buildid)), event)
+        if self.wantsEvent(event, buildid=buildid):
+            self.produceEvent(await self.master.data.get(("builds", buildid)), event)
 
     @base.updateMethod
     def addBuild(self, builderid: int, buildrequestid: int, workerid: int | None):

@@ -116,11 +116,12 @@ class Buildset(base.ResourceType):
             priority=priority,
         )
         await self.master.data.rtypes.buildrequest.generateEvent(list(brids.values()), "new")
-        bs = await self.master.db.buildsets.getBuildset(bsid)
-        msg = await buildset_dict(self.master, bs)
-        msg.update(complete=False, complete_at=None, results=None, scheduler=scheduler)
-        del msg["parent_relationship"]
-        self.produceEvent(msg, "new")
+        if self.wantsEvent("new", bsid=bsid):
+            bs = await self.master.db.buildsets.getBuildset(bsid)
+            msg = await buildset_dict(self.master, bs)
+            msg.update(complete=False, complete_at=None, results=None, scheduler=scheduler)
+            del msg["parent_relationship"]
+            self.produceEvent(msg, "new")
         if not builderids:
             await self.maybeBuildsetComplete(bsid)
         return bsid, brids
@@ -129,15 +130,17 @@ class Buildset(base.ResourceType):
     async def maybeBuildsetComplete(self, bsid: int) -> None:
         """Complete the buildset (worst result of its requests) once they all are."""
         db = self.master.db
-        if await db.buildrequests.getBuildRequests(bsid=bsid, complete=False):
+        requests = await db.buildrequests.getBuildRequests(bsid=bsid)
+        if any(not br.complete for br in requests):
             return
         results = SUCCESS
-        for br in await db.buildrequests.getBuildRequests(bsid=bsid):
+        for br in requests:
             results = worst_status(results, br.results)
         complete_at = epoch2datetime(int(self.master.reactor.seconds()))
         try:
             await db.buildsets.completeBuildset(bsid, results, complete_at=complete_at)
         except AlreadyCompleteError:
             return
-        bs = await db.buildsets.getBuildset(bsid)
-        self.produceEvent(await buildset_dict(self.master, bs), "complete")
+        if self.wantsEvent("complete", bsid=bsid):
+            bs = await db.buildsets.getBuildset(bsid)
+            self.produceEvent(await buildset_dict(self.master, bs), "complete")

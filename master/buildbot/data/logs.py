@@ -71,7 +71,8 @@ class Log(base.ResourceType):
     """
 
     async def generateEvent(self, logid: int, event: str) -> None:
-        self.produceEvent(await self.master.data.get(("logs", logid)), event)
+        if self.wantsEvent(event, logid=logid):
+            self.produceEvent(await self.master.data.get(("logs", logid)), event)
 
     @base.updateMethod
     async def addLog(self, stepid: int, name: str, type: str) -> int:

@@ -84,7 +84,8 @@ class Step(base.ResourceType):
     """
 
     async def generateEvent(self, stepid: int, event: str) -> None:
-        self.produceEvent(await self.master.data.get(("steps", stepid)), event)
+        if self.wantsEvent(event, stepid=stepid):
+            self.produceEvent(await self.master.data.get(("steps", stepid)), event)
 
     @base.updateMethod
     async def addStep(self, buildid: int, name: str) -> tuple[int, int, str]:
@@ -120,6 +121,10 @@ class Step(base.ResourceType):
         await self.generateEvent(stepid, "updated")
 
     @base.updateMethod
-    async def finishStep(self, stepid: int, results: int, hidden: bool) -> None:
-        await self.master.db.steps.finishStep(stepid, results, hidden)
+    async def finishStep(
+        self, stepid: int, results: int, hidden: bool, state_string: str | None = None
+    ) -> None:
+        """Complete the step; `state_string` (our extension) sets its final state
+        string in the same write."""
+        await self.master.db.steps.finishStep(stepid, results, hidden, state_string=state_string)
         await self.generateEvent(stepid, "finished")

@@ -93,7 +93,8 @@ class TestResultSet(base.ResourceType):
     eventPathPatterns = "/test_result_sets/:test_result_setid"
 
     async def generateEvent(self, setid: int, event: str) -> None:
-        self.produceEvent(await self.master.data.get(("test_result_sets", setid)), event)
+        if self.wantsEvent(event, test_result_setid=setid):
+            self.produceEvent(await self.master.data.get(("test_result_sets", setid)), event)
 
     @base.updateMethod
     async def addTestResultSet(

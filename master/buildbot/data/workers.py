@@ -100,7 +100,8 @@ class Worker(base.ResourceType):
     eventPathPatterns = "/workers/:workerid"
 
     async def generateEvent(self, workerid: int, event: str) -> None:
-        self.produceEvent(await self.master.data.get(("workers", workerid)), event)
+        if self.wantsEvent(event, workerid=workerid):
+            self.produceEvent(await self.master.data.get(("workers", workerid)), event)
 
     @base.updateMethod
     def findWorkerId(self, name: str):

@@ -6,6 +6,7 @@ import dataclasses
 import datetime
 import json
 from collections.abc import Callable
+from typing import Any
 
 import sqlalchemy as sa
 from twisted.internet import defer
@@ -219,8 +220,16 @@ class StepsConnectorComponent(base.DBConnectorComponent):
 
         return self.db.pool.do(thdAddURL)
 
-    def finishStep(self, stepid: int, results: int, hidden: bool) -> defer.Deferred[None]:
-        """Mark the step complete now, with its results."""
-        return self._update(
-            stepid, complete_at=self._now(), results=results, hidden=1 if hidden else 0
-        )
+    def finishStep(
+        self, stepid: int, results: int, hidden: bool, state_string: str | None = None
+    ) -> defer.Deferred[None]:
+        """Mark the step complete now, with its results (and its final state string,
+        in the same statement, when given)."""
+        values: dict[str, Any] = {
+            "complete_at": self._now(),
+            "results": results,
+            "hidden": 1 if hidden else 0,
+        }
+        if state_string is not None:
+            values["state_string"] = state_string
+        return self._update(stepid, **values)

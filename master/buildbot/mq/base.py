@@ -37,6 +37,13 @@ def matchTuple(routingKey: Sequence[str], filter: Sequence[str | None]) -> bool:
     return all(f is None or f == k for k, f in zip(routingKey, filter, strict=True))
 
 
+def couldMatch(pattern: Sequence[str | None], filter: Sequence[str | None]) -> bool:
+    """Could a routing key fitting `pattern` (None: not known yet) match `filter`?"""
+    if len(pattern) != len(filter):
+        return False
+    return all(p is None or f is None or p == f for p, f in zip(pattern, filter, strict=True))
+
+
 def filter_from_path(path: str) -> Filter:
     """'builds/*/finished' -> ('builds', None, 'finished'): the wire form of a filter."""
     return tuple(None if part == "*" else part for part in path.split("/"))
@@ -163,6 +170,13 @@ class MQBase(service.AsyncService):
         self, callback: Callback, filter: Sequence[str | None], persistent_name: str | None = None
     ) -> defer.Deferred[QueueRef]:
         raise NotImplementedError
+
+    def wantsAnyOf(self, patterns: Sequence[Sequence[str | None]]) -> bool:
+        """Could a message with a routing key fitting one of `patterns` (None where a
+        part is not known yet) reach anyone?  Producers use it to skip building
+        messages nobody receives.  This answer is about local subscriptions; a back
+        end that sends messages to other masters must answer True."""
+        return any(couldMatch(p, q.filter) for q in self._consumers for p in patterns)
 
     def _add_consumer(self, qref: QueueRef) -> QueueRef:
         self._consumers.append(qref)

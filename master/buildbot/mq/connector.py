@@ -82,6 +82,9 @@ class MQConnector(service.ReconfigurableServiceMixin, service.AsyncMultiService)
     def produce(self, routingKey: base.RoutingKey, data: Any) -> None:
         self._backend().produce(routingKey, data)
 
+    def wantsAnyOf(self, patterns: Sequence[Sequence[str | None]]) -> bool:
+        return self._backend().wantsAnyOf(patterns)
+
     def startConsuming(
         self,
         callback: base.Callback,

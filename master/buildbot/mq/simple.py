@@ -68,6 +68,10 @@ class SimpleMQ(service.ReconfigurableServiceMixin, base.MQBase):
         self.debug = bool(new_config.mq.get("debug", False))
         return defer.succeed(None)
 
+    def wantsAnyOf(self, patterns: Any) -> bool:
+        # in debug mode every message is logged
+        return self.debug or super().wantsAnyOf(patterns)
+
     def produce(self, routingKey: base.RoutingKey, data: Any) -> None:
         if self.debug:
             log.msg(f"MSG: {base.path_from_key(routingKey)}\n{pprint.pformat(data)}")

@@ -8,6 +8,7 @@ the build's, and finishes it; the builder then completes or re-queues the reques
 
 from __future__ import annotations
 
+import json
 import ntpath
 import posixpath
 from collections import deque
@@ -17,6 +18,7 @@ from typing import Any
 from twisted.internet import defer
 from twisted.python import failure, log
 
+from buildbot.data.properties import as_property_dict
 from buildbot.process import properties
 from buildbot.process.factory import get_factory_from_step_or_factory
 from buildbot.process.locks import LockSet, acquire_locks, release_locks
@@ -63,6 +65,8 @@ class Build(properties.PropertiesMixin):
         self.env: dict[str, Any] = {}
         self.buildid: int | None = None
         self.number: int | None = None
+        # {name: (json value, source)} as last written to the DB
+        self._stored_properties: dict[str, Any] = {}
         self.results: int = SUCCESS
         self.text: list[str] = []
         self.stopped = False
@@ -245,7 +249,7 @@ class Build(properties.PropertiesMixin):
         self._stop_consumer = await self.master.mq.startConsuming(
             self._control_stop, ("control", "builds", str(self.buildid), "stop")
         )
-        await updates.setBuildProperties(self.buildid, self.properties)
+        await self._store_properties()
         await updates.generateNewBuildEvent(self.buildid)
 
         stepid, _, _ = await updates.addStep(self.buildid, "worker_preparation")
@@ -346,7 +350,26 @@ class Build(properties.PropertiesMixin):
                 summary = {}
             if (summary or {}).get("build"):
                 self.text.append(summary["build"])
-        await self.master.data.updates.setBuildProperties(self.buildid, self.properties)
+        await self._store_properties()
+
+    async def _store_properties(self) -> None:
+        """Write the properties that changed since the last write (none: no DB call)."""
+        current = as_property_dict(self.properties)
+        stored = self._stored_properties
+        encoded = {}
+        changed = {}
+        for name, (value, source) in current.items():
+            try:
+                enc = (json.dumps(value), source)
+            except (TypeError, ValueError):
+                enc = None  # let the data API say what is wrong with it
+            encoded[name] = enc
+            if enc is None or stored.get(name) != enc:
+                changed[name] = (value, source)
+        if not changed:
+            return
+        await self.master.data.updates.setBuildProperties(self.buildid, changed)
+        self._stored_properties = encoded
 
     def lostRemote(self) -> None:
         """The worker went away: the build ends RETRY, its running step is interrupted."""
@@ -388,7 +411,7 @@ class Build(properties.PropertiesMixin):
         try:
             if self.buildid is not None:
                 updates = self.master.data.updates
-                await updates.setBuildProperties(self.buildid, self.properties)
+                await self._store_properties()
                 await updates.setBuildStateString(self.buildid, self.getStateString())
                 await updates.finishBuild(self.buildid, self.results)
         except Exception:

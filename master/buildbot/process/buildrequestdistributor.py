@@ -2,7 +2,8 @@
 
 `maybeStartBuildsOn(names)` marks builders as worth a look; one activity loop at a
 time works through the marked builders, best first (`prioritizeBuilders`), so that a
-burst of wake-ups costs one pass. For a builder it collapses the queue, then, while
+burst of wake-ups costs one pass and one read of the unclaimed requests (skipped
+when none of the builders has a free worker). For a builder it collapses the queue, then, while
 a worker is free, picks a request (`nextBuild`, else highest priority then oldest),
 a worker for it (`nextWorker`, `select_next_worker`, else a random one that
 `canStartBuild`), claims the request in the DB (a request another master claimed
@@ -17,7 +18,7 @@ from typing import Any
 from twisted.internet import defer
 from twisted.python import failure, log
 
-from buildbot.data.resultspec import Filter
+from buildbot.data.buildrequests import buildrequest_dict
 from buildbot.process.buildrequest import BuildRequest
 from buildbot.process.results import SKIPPED
 from buildbot.util import service
@@ -36,8 +37,6 @@ class BuildRequestDistributor(service.AsyncMultiService):
         self._pending: set[str] = set()
         self._loop: defer.Deferred[None] | None = None
         self._waiters: list[defer.Deferred[None]] = []
-        # the unclaimed requests of each builder, as last read (for the ordering)
-        self._queues: dict[str, list[dict[str, Any]]] = {}
 
     @property
     def master(self) -> Any:
@@ -72,19 +71,26 @@ class BuildRequestDistributor(service.AsyncMultiService):
     async def _activity_loop(self) -> None:
         try:
             while self._pending and self.running:
-                ordered = await self._prioritize(sorted(self._pending))
-                if not ordered:
-                    self._pending.clear()
-                    break
-                name = ordered[0].name
-                self._pending.discard(name)
-                builder = self.botmaster.builders.get(name)
-                if builder is None or builder.config is None:
+                names = sorted(self._pending)
+                self._pending.clear()
+                builders = [
+                    b
+                    for b in (self.botmaster.builders.get(n) for n in names)
+                    if b is not None and b.config is not None
+                ]
+                # nothing can start without a free worker: spare the DB the question
+                builders = [b for b in builders if b.getAvailableWorkers()]
+                if not builders:
                     continue
-                try:
-                    await self._start_builds_on(builder)
-                except Exception:
-                    log.err(failure.Failure(), f"while starting builds on {name!r}")
+                queues = await self._unclaimed()
+                for builder in await self._prioritize(builders, queues):
+                    if not self.running:
+                        break
+                    builderid = await builder.getBuilderId()
+                    try:
+                        await self._start_builds_on(builder, queues.get(builderid, []))
+                    except Exception:
+                        log.err(failure.Failure(), f"while starting builds on {builder.name!r}")
         except Exception:
             log.err(failure.Failure(), "in the build request distributor")
         finally:
@@ -95,22 +101,19 @@ class BuildRequestDistributor(service.AsyncMultiService):
 
     # --- ordering of builders -----------------------------------------------------------
 
-    async def _unclaimed(self, builder: Any) -> list[dict[str, Any]]:
-        builderid = await builder.getBuilderId()
-        brdicts = await self.master.data.get(
-            ("builders", builderid, "buildrequests"),
-            filters=[Filter("claimed", "eq", [False])],
-        )
-        return sorted((dict(br) for br in brdicts), key=_request_order)
+    async def _unclaimed(self) -> dict[int, list[dict[str, Any]]]:
+        """The unclaimed requests of every builder, best first: one query a pass."""
+        brs = await self.master.db.buildrequests.getBuildRequests(claimed=False, complete=False)
+        queues: dict[int, list[dict[str, Any]]] = {}
+        for br in brs:
+            queues.setdefault(br.builderid, []).append(buildrequest_dict(br))
+        for queue in queues.values():
+            queue.sort(key=_request_order)
+        return queues
 
-    async def _prioritize(self, names: list[str]) -> list[Any]:
-        builders = [
-            self.botmaster.builders[n]
-            for n in names
-            if n in self.botmaster.builders and self.botmaster.builders[n].config is not None
-        ]
-        if not builders:
-            return []
+    async def _prioritize(
+        self, builders: list[Any], queues: dict[int, list[dict[str, Any]]]
+    ) -> list[Any]:
         custom = getattr(getattr(self.master, "config", None), "prioritizeBuilders", None)
         if custom is not None:
             try:
@@ -118,18 +121,16 @@ class BuildRequestDistributor(service.AsyncMultiService):
                 return list(ordered or [])
             except Exception:
                 log.err(failure.Failure(), "in prioritizeBuilders; using the default order")
+        keys = {}
         for builder in builders:
-            self._queues[builder.name] = await self._unclaimed(builder)
-
-        def key(builder: Any) -> tuple[Any, ...]:
-            queue = self._queues.get(builder.name) or []
+            queue = queues.get(await builder.getBuilderId()) or []
             if not queue:
-                return (1, 0, 0, builder.name)
-            top = max(br.get("priority") or 0 for br in queue)
-            oldest = min(br["submitted_at"] for br in queue)
-            return (0, -top, oldest, builder.name)
-
-        return sorted(builders, key=key)
+                keys[builder.name] = (1, 0, 0, builder.name)
+            else:
+                top = max(br.get("priority") or 0 for br in queue)
+                oldest = min(br["submitted_at"] for br in queue)
+                keys[builder.name] = (0, -top, oldest, builder.name)
+        return sorted(builders, key=lambda b: keys[b.name])
 
     # --- one builder ----------------------------------------------------------------------
 
@@ -156,10 +157,10 @@ class BuildRequestDistributor(service.AsyncMultiService):
                 await updates.completeBuildRequests([brid], SKIPPED)
         return sorted(kept, key=_request_order)
 
-    async def _start_builds_on(self, builder: Any) -> None:
-        if not builder.getAvailableWorkers():
+    async def _start_builds_on(self, builder: Any, queue: list[dict[str, Any]]) -> None:
+        if not queue or not builder.getAvailableWorkers():
             return
-        queue = await self._collapse(builder, await self._unclaimed(builder))
+        queue = await self._collapse(builder, list(queue))
         while queue:
             workers = builder.getAvailableWorkers()
             if not workers:

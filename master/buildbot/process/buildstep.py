@@ -420,10 +420,18 @@ class BuildStep(PropertiesMixin, metaclass=_StepMeta):
                     twlog.err(None, f"while finishing log {name!r}")
         await self._flush_test_results()
         self._running = False
-        self.updateSummary()
-        await self.updateSummary.stop()
+        # the final summary goes out with finishStep, in one write: a summary
+        # update still waiting for its turn would only be overwritten
+        await self.updateSummary.stop(run_pending=False)
+        try:
+            text: str | None = await self._summary_text()
+        except Exception:
+            twlog.err(None, f"in the result summary of {self!r}")
+            text = None
         self.releaseLocks()
-        await self.master.data.updates.finishStep(self.stepid, results, self.hidden)
+        await self.master.data.updates.finishStep(
+            self.stepid, results, self.hidden, state_string=text
+        )
 
     async def _evaluate_hidden(self, results: int) -> bool:
         cond = self.hideStepIf
@@ -603,6 +611,10 @@ class BuildStep(PropertiesMixin, metaclass=_StepMeta):
     async def _update_summary(self) -> None:
         if self.stepid is None or self.master is None:
             return
+        text = await self._summary_text()
+        await self.master.data.updates.setStepStateString(self.stepid, text)
+
+    async def _summary_text(self) -> str:
         if self._running:
             summary = await defer.maybeDeferred(self.getCurrentSummary)
         else:
@@ -610,8 +622,7 @@ class BuildStep(PropertiesMixin, metaclass=_StepMeta):
         text = summary.get("step") if isinstance(summary, dict) else None
         if not isinstance(text, str):
             raise TypeError(f"{self!r}: the step summary must be a str, not {text!r}")
-        text = self._scrub(text)
-        await self.master.data.updates.setStepStateString(self.stepid, text)
+        return self._scrub(text)
 
     def _scrub(self, text: str) -> str:
         props = getattr(self.build, "properties", None)

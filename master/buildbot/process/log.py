@@ -26,7 +26,8 @@ What the Deferreds mean:
 * `flush()` fires once every line accepted before it, its partial lines
   included, is written;
 * `finish()` fires once everything is written and the log is marked
-  complete; compressing the stored log then goes on in the background.
+  complete; compressing the stored log (merging the chunks of several
+  writes) then goes on in the background.
 
 A failed write is logged and remembered by `had_errors()`; the lines of that
 batch are lost, and the Deferreds still fire, so that a step can finish and
@@ -129,6 +130,7 @@ class Log:
         self._encoding = decoder
         self.decode_errors = 0
         self._had_errors = False
+        self._chunks_written = 0  # appendLog calls made (each stores whole chunks)
         self._subscribers: list[Subscriber] = []
         # the batch: formatted lines not yet handed to appendLog
         self._pending: list[str] = []
@@ -287,6 +289,7 @@ class Log:
                 self._pending, self._pending_size = [], 0
                 try:
                     await self.master.data.updates.appendLog(self.logid, content)
+                    self._chunks_written += 1
                 except Exception:
                     self._had_errors = True
                     twlog.err(None, f"while writing log {self.name!r} (logid {self.logid})")
@@ -344,6 +347,10 @@ class Log:
         waiters, self._finish_waiters = self._finish_waiters, []
         for d in waiters:
             d.callback(None)
+        if self._chunks_written < 2:
+            # written in one go: its chunks are as big and compressed as they get
+            self.compressing = defer.succeed(0)
+            return
         self.compressing = defer.maybeDeferred(
             self.master.data.updates.compressLog, self.logid
         ).addErrback(twlog.err, f"while compressing log {self.name!r} (logid {self.logid})")

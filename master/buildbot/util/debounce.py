@@ -64,19 +64,26 @@ class Debouncer:
         """Accept calls again after `stop`."""
         self._stopped = False
 
-    def stop(self) -> defer.Deferred[None]:
+    def stop(self, run_pending: bool = True) -> defer.Deferred[None]:
         """Stop accepting calls; fire once no run is pending or in progress.
 
         A scheduled run is not dropped but started at once; a run owed because
-        of calls made during the current run follows it immediately.
+        of calls made during the current run follows it immediately.  With
+        ``run_pending=False`` both are dropped instead (for a caller that does the
+        final run's work itself), and only a run in progress is waited for.
         """
         self._stopped = True
         d: defer.Deferred[None] = defer.Deferred()
         self._stop_waiters.append(d)
+        if not run_pending:
+            self._rerun = False
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-            self._run()
+            if run_pending:
+                self._run()
+            else:
+                self._notify_stopped()
         elif not self._running:
             self._notify_stopped()
         return d

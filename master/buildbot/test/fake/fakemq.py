@@ -4,7 +4,8 @@
 delivers exactly like `SimpleMQ` (later, through the eventual queue: flush it
 with `buildbot.util.eventual.flushEventualQueue`), and in addition:
 
-* records every produced message in `productions`, checked by `assertProductions`;
+* records every produced message in `productions`, checked by `assertProductions`
+  (so `wantsAnyOf` is always true: producers never skip a message);
 * with `verifyMessages` (the default), fails the test on a malformed routing key,
   filter or body;
 * `callConsumer` calls the matching consumers at once, to feed code under test.
@@ -39,6 +40,9 @@ class FakeMQConnector(simple.SimpleMQ):
 
     def reconfigServiceWithBuildbotConfig(self, new_config: Any) -> defer.Deferred[None]:
         return defer.succeed(None)
+
+    def wantsAnyOf(self, patterns: Any) -> bool:
+        return True  # every message is recorded in `productions`
 
     def produce(self, routingKey: base.RoutingKey, data: Any) -> None:
         if self.verifyMessages:

@@ -98,7 +98,8 @@ class FakeStepsComponent(FakeDBComponent):
             self._update(stepid, urls_json=json.dumps(urls))
         return defer.succeed(None)
 
-    def finishStep(self, stepid, results, hidden):
-        return self._update(
-            stepid, complete_at=self._now(), results=results, hidden=1 if hidden else 0
-        )
+    def finishStep(self, stepid, results, hidden, state_string=None):
+        values = {"complete_at": self._now(), "results": results, "hidden": 1 if hidden else 0}
+        if state_string is not None:
+            values["state_string"] = state_string
+        return self._update(stepid, **values)

@@ -3,10 +3,12 @@ endpoints and update methods, with the MQ events each update emits."""
 
 from buildbot.data.exceptions import InvalidControlException
 from buildbot.data.resultspec import Filter
+from buildbot.mq import simple
 from buildbot.process.results import CANCELLED, FAILURE, SUCCESS
 from buildbot.test import fakedb
 from buildbot.test.util import dataapi
 from buildbot.util import epoch2datetime
+from buildbot.util.eventual import flushEventualQueue
 
 NOW = dataapi.NOW
 MASTERID = 824  # the fake master's id
@@ -61,6 +63,18 @@ class Tests(dataapi.DataMixin):
         self.assertEqual(await ids(("masters", MASTERID, "builders")), [5])
         self.assertEqual(await ids(("projects", 3, "builders")), [5])
         self.assertEqual(await ids(("workers", 1, "builders")), [5])
+
+    async def test_findBuilderId_is_remembered(self):
+        up = self.data.updates
+        builderid = await up.findBuilderId("brand-new")
+        self.assertEqual(await up.findBuilderId("b5"), 5)
+
+        def no_more_db(*args, **kwargs):
+            raise AssertionError("findBuilderId asked the DB again")
+
+        self.patch(self.master.db.builders, "findBuilderId", no_more_db)
+        self.assertEqual(await up.findBuilderId("brand-new"), builderid)
+        self.assertEqual(await up.findBuilderId("b5"), 5)
 
     async def test_updateBuilderInfo_and_list(self):
         await self.data.updates.updateBuilderInfo(6, "desc", "markdown", "<p>desc</p>", 3, ["t"])
@@ -364,6 +378,30 @@ class Tests(dataapi.DataMixin):
         bs = await self.data.get(("buildsets", bsid))
         self.assertEqual((bs["reason"], bs["rebuilt_buildid"]), ("rebuild", buildid))
         self.assertEqual(list(brids), [5])
+
+    async def test_events_nobody_consumes_are_not_built(self):
+        buildid, _, _ = await self.start_build()
+        mq = simple.SimpleMQ()
+        self.master.mq = mq
+        got = []
+        await mq.startConsuming(
+            lambda k, d: got.append(("/".join(k), d)), ("steps", None, "finished")
+        )
+        reads = []
+        get_step = self.master.db.steps.getStep
+        self.patch(
+            self.master.db.steps, "getStep", lambda *a, **kw: reads.append(a) or get_step(*a, **kw)
+        )
+        up = self.data.updates
+        stepid, _, _ = await up.addStep(buildid, "compile")
+        await up.startStep(stepid)
+        await up.setStepStateString(stepid, "compiling")
+        self.assertEqual(reads, [])  # no one listens to new/started/updated
+        await up.finishStep(stepid, SUCCESS, False, state_string="compiled")
+        await flushEventualQueue()
+        self.assertEqual(len(reads), 1)
+        self.assertEqual([k for k, _ in got], [f"steps/{stepid}/finished"])
+        self.assertEqual((got[0][1]["results"], got[0][1]["state_string"]), (SUCCESS, "compiled"))
 
     async def test_steps_and_logs(self):
         buildid, _, _ = await self.start_build()

@@ -94,8 +94,19 @@ class TestCreateEngine(unittest.TestCase):
             self.assertEqual(conn.exec_driver_sql("PRAGMA busy_timeout").scalar(), 5000)
             # as in Buildbot 4.3, SQLite does not enforce foreign keys
             self.assertEqual(conn.exec_driver_sql("PRAGMA foreign_keys").scalar(), 0)
+            self.assertEqual(conn.exec_driver_sql("PRAGMA synchronous").scalar(), 1)  # NORMAL
         self.assertTrue(os.path.exists(os.path.join(basedir, "state.sqlite")))
         self.assertEqual(enginestrategy.thread_pool_size(engine), 1)
+
+    def test_sqlite_synchronous_from_url(self):
+        engine = self.engine("sqlite:///state.sqlite?synchronous=full")
+        with engine.connect() as conn:
+            self.assertEqual(conn.exec_driver_sql("PRAGMA synchronous").scalar(), 2)  # FULL
+
+    def test_sqlite_synchronous_bad_value(self):
+        with self.assertRaises(ValueError) as cm:
+            enginestrategy.create_engine("sqlite:///state.sqlite?synchronous=often", ".")
+        self.assertIn("synchronous='often'", str(cm.exception))
 
     def test_engine_kwargs_override(self):
         engine = self.engine("sqlite:///state.sqlite", connect_args={"timeout": 0.5})

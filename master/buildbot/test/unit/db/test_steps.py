@@ -221,5 +221,16 @@ class Tests:
         step = await self.db.steps.getStep(71)
         self.assertEqual((step.results, step.hidden), (0, False))
 
+    async def test_finishStep_with_state_string(self):
+        await self.insert_steps()
+        before = await self.db.steps.getStep(72)
+        await self.db.steps.finishStep(72, results=0, hidden=False, state_string="compiled")
+        step = await self.db.steps.getStep(72)
+        self.assertEqual((step.results, step.state_string), (0, "compiled"))
+        self.assertNotEqual(before.state_string, "compiled")
+        # without one, the state string stays
+        await self.db.steps.finishStep(70, results=0, hidden=False)
+        self.assertEqual((await self.db.steps.getStep(70)).state_string, "test")
+
 
 TestFake, TestSQLite, TestPostgreSQL, TestMySQL = db.backend_test_cases(Tests)

@@ -310,7 +310,27 @@ class SimpleMQBehaviour(MQBehaviour, unittest.TestCase):
     def make_mq(self) -> Any:
         return simple.SimpleMQ()
 
+    async def test_wants_any_of(self) -> None:
+        # a pattern's None is a part not known yet; a filter's None matches anything
+        self.assertFalse(self.mq.wantsAnyOf([("builds", None, "new")]))
+        qref = await self.mq.startConsuming(lambda k, d: None, ("builds", "7", None))
+        self.assertTrue(self.mq.wantsAnyOf([("builds", None, "new")]))
+        self.assertTrue(self.mq.wantsAnyOf([("builds", "7", "finished")]))
+        self.assertFalse(self.mq.wantsAnyOf([("builds", "8", "new")]))
+        self.assertFalse(self.mq.wantsAnyOf([("builds", None, "steps", None, "new")]))
+        self.assertTrue(self.mq.wantsAnyOf([("steps", "1", "new"), ("builds", "7", "steps")]))
+        qref.stopConsuming()
+        self.assertFalse(self.mq.wantsAnyOf([("builds", "7", "new")]))
+
+    def test_wants_everything_in_debug_mode(self) -> None:
+        self.mq.debug = True  # every message is logged
+        self.assertTrue(self.mq.wantsAnyOf([("builds", None, "new")]))
+
 
 class FakeMQBehaviour(MQBehaviour, unittest.TestCase):
     def make_mq(self) -> Any:
         return fakemq.FakeMQConnector(self)
+
+    def test_wants_everything(self) -> None:
+        # the fake records every message, so producers must never skip one
+        self.assertTrue(self.mq.wantsAnyOf([("builds", None, "new")]))

@@ -68,6 +68,25 @@ class TestBuild(BuildEngineMixin, TestReactorMixin, unittest.TestCase):
         self.assertEqual(self.botmaster.builders["b1"].building, [])
         self.assertEqual(self.master.workers.workers["w1"].building, set())
 
+    async def test_only_changed_properties_are_written(self):
+        writes = []
+        updates = self.master.data.updates
+        real = updates.setBuildProperties
+
+        def spy(buildid, props):
+            writes.append(sorted(props))
+            return real(buildid, props)
+
+        self.patch(updates, "setBuildProperties", spy)
+        build, _ = await self.run_one(
+            [self.step("s1"), self.step("s2", set_props={"made": 1}), self.step("s3")]
+        )
+        # all of them when the build starts, then only `made`; s1 and s3 change nothing
+        self.assertIn("buildername", writes[0])
+        self.assertEqual(writes[1:], [["made"]])
+        props = await self.master.data.get(("builds", build["buildid"], "properties"))
+        self.assertEqual(props["made"], (1, "FakeStep"))
+
     async def test_halt_on_failure_runs_only_always_run_steps(self):
         build, _ = await self.run_one(
             [

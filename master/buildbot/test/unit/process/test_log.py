@@ -227,7 +227,8 @@ class LogTests(TestReactorMixin, unittest.TestCase):
         self.assertTrue(lg.isFinished())
         self.assertEqual(await self.content(lg), "oone\notwo\n")
         names = [n for n, _ in self.updates.calls if n != "addLog"]
-        self.assertEqual(names, ["appendLog", "finishLog", "compressLog"])
+        # one write: nothing to merge, so no compressLog
+        self.assertEqual(names, ["appendLog", "finishLog"])
         await lg.compressing
         self.assertEqual(self.reactor.getDelayedCalls(), [])
         # writing after finish fails; finishing again just waits
@@ -236,6 +237,16 @@ class LogTests(TestReactorMixin, unittest.TestCase):
         await lg.finish()
         self.assertEqual(len(self.updates.callsTo("finishLog")), 1)
         self.assertTrue(lg.waitUntilFinished().called)
+
+    async def test_finish_compresses_a_log_written_in_several_goes(self):
+        lg = await self.make_log()
+        await lg.addStdout("one\n")
+        await lg.flush()
+        await lg.addStdout("two\n")
+        await lg.finish()
+        names = [n for n, _ in self.updates.calls if n != "addLog"]
+        self.assertEqual(names, ["appendLog", "appendLog", "finishLog", "compressLog"])
+        await lg.compressing
 
     async def test_finish_empty_log(self):
         lg = await self.make_log()

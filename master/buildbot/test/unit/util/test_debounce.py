@@ -179,6 +179,25 @@ class DebounceTests(TestReactorMixin, unittest.TestCase):
         self.target.pending.callback(None)
         self.successResultOf(d)
 
+    def test_stop_without_running_pending_drops_scheduled_call(self) -> None:
+        self.target.quick()
+        self.advance_to(1)
+        d = self.target.quick.stop(run_pending=False)
+        self.successResultOf(d)
+        self.assertEqual(self.target.runs, [])
+        self.assertEqual(self.reactor.getDelayedCalls(), [])
+
+    def test_stop_without_running_pending_drops_owed_call(self) -> None:
+        self.target.slow()
+        self.advance_to(4)
+        self.target.slow()  # owed a run, dropped by the stop
+        d = self.target.slow.stop(run_pending=False)
+        self.assertNoResult(d)  # the run in progress is waited for
+        self.target.pending.callback(None)
+        self.successResultOf(d)
+        self.assertEqual(self.target.runs, [("slow", 4)])
+        self.assertEqual(self.reactor.getDelayedCalls(), [])
+
     def test_calls_after_stop_are_ignored(self) -> None:
         self.successResultOf(self.target.quick.stop())
         self.target.quick()
