@@ -17,7 +17,6 @@ from twisted.python import log
 
 from buildbot.util import service
 from buildbot.worker.protocols import base
-from buildbot.worker.protocols.manager.msgpack import MsgManager
 from buildbot.worker.protocols.msgpack_args import WorkerPaths, translate, update_value
 
 #: the key of c['protocols'] for this transport
@@ -289,8 +288,9 @@ class Listener(service.AsyncMultiService):
 
     def __init__(self) -> None:
         super().__init__()
-        self.manager = MsgManager()
-        self.manager.setServiceParent(self)
+        # made on the first registration: autobahn is only loaded by masters that
+        # configure this protocol
+        self.manager: Any = None
         # workername -> (port, password, registration)
         self._registrations: dict[str, tuple[Any, Any, Any]] = {}
 
@@ -304,6 +304,11 @@ class Listener(service.AsyncMultiService):
             await current[2].unregister()
         if port is None:
             return
+        if self.manager is None:
+            from buildbot.worker.protocols.manager.msgpack import MsgManager
+
+            self.manager = MsgManager()
+            await self.manager.setServiceParent(self)
         registration = self.manager.register(port, workername, password, self._connected)
         self._registrations[workername] = (port, password, registration)
 

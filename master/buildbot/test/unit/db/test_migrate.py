@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 import textwrap
 
 import sqlalchemy as sa
@@ -47,6 +49,35 @@ class TestMigrate(SqliteDbMixin, unittest.TestCase):
         self.assertEqual(migrate.BUILDBOT_4_3_HEAD, "067")
         self.assertEqual(migrate.head_revision(), "067")
         self.assertIn("067", migrate.known_revisions())
+
+    def test_head_revision_constant_is_the_scripts_head(self):
+        # a new migration must move HEAD_REVISION too
+        self.assertEqual(migrate.HEAD_REVISION, migrate.head_revision())
+
+    def test_a_current_database_is_checked_without_alembic(self):
+        # alembic and mako weigh ~7 MB; a master at head must not load them, nor
+        # autobahn (msgpack workers only), which the master's imports leave out too
+        engine = self.make_engine()
+        migrate.thd_upgrade(engine)
+        script = textwrap.dedent(
+            f"""
+            import sys
+            import sqlalchemy as sa
+            import buildbot.master
+            from buildbot.db import migrate
+            engine = sa.create_engine({str(engine.url)!r})
+            with engine.connect() as conn:
+                print(migrate.thd_inspect(conn).status.name)
+            print(sorted(m for m in ("alembic", "mako", "autobahn") if m in sys.modules))
+            """
+        )
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+        env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
+        out = subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, env=env, check=False
+        )
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertEqual(out.stdout.split("\n")[:2], ["CURRENT", "[]"])
 
     def test_fresh_database_is_created_at_head(self):
         engine = self.make_engine()
@@ -193,6 +224,7 @@ class TestMigrationChain(SqliteDbMixin, unittest.TestCase):
                 )
             )
         self.patch(migrate, "MIGRATIONS_DIR", tmp)
+        self.patch(migrate, "HEAD_REVISION", "cr900")
         migrate.script_directory.cache_clear()
         self.addCleanup(migrate.script_directory.cache_clear)
 
