@@ -83,10 +83,13 @@ class Log(base.ResourceType):
         return logid
 
     @base.updateMethod
-    async def appendLog(self, logid: int, content: str) -> Any:
-        """Append whole lines; one `append` event per call."""
-        res = await self.master.db.logs.appendLog(logid, content)
+    async def appendLog(self, logid: int, content: str, finish: bool = False) -> Any:
+        """Append whole lines; one `append` event per call.  With `finish` (our
+        extension) the log is also finished, as `finishLog` would, in the same write."""
+        res = await self.master.db.logs.appendLog(logid, content, finish=finish)
         await self.generateEvent(logid, "append")
+        if finish:
+            await self.generateEvent(logid, "finished")
         return res
 
     @base.updateMethod

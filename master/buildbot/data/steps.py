@@ -88,10 +88,21 @@ class Step(base.ResourceType):
             self.produceEvent(await self.master.data.get(("steps", stepid)), event)
 
     @base.updateMethod
-    async def addStep(self, buildid: int, name: str) -> tuple[int, int, str]:
-        """Add the next step of the build ('pending'); returns (stepid, number, name)."""
-        stepid, number, name = await self.master.db.steps.addStep(buildid, name, "pending")
+    async def addStep(
+        self, buildid: int, name: str, start: bool = False, locks_acquired: bool = False
+    ) -> tuple[int, int, str]:
+        """Add the next step of the build ('pending'); returns (stepid, number, name).
+
+        With `start` (our extension) it is also started, as `startStep(stepid,
+        locks_acquired=locks_acquired)` would, in the same write.
+        """
+        started_at = int(self.master.reactor.seconds()) if start else None
+        stepid, number, name = await self.master.db.steps.addStep(
+            buildid, name, "pending", started_at=started_at, locks_acquired=locks_acquired
+        )
         await self.generateEvent(stepid, "new")
+        if start:
+            await self.generateEvent(stepid, "started")
         return stepid, number, name
 
     @base.updateMethod

@@ -248,7 +248,7 @@ class LogsConnectorComponent(base.DBConnectorComponent):
             refused: set[str] = set()
             for _ in range(100):
                 taken = {r.slug for r in conn.execute(slugs)} | refused
-                log_slug = unique_name(slug, taken, slug_length)
+                log_slug = unique_name(slug, taken, slug_length, first=2)
                 insert = tbl.insert().values(
                     name=name, slug=log_slug, stepid=stepid, complete=0, num_lines=0, type=type
                 )
@@ -262,10 +262,13 @@ class LogsConnectorComponent(base.DBConnectorComponent):
 
         return self.db.pool.do(thdAddLog)
 
-    def appendLog(self, logid: int, content: str) -> defer.Deferred[tuple[int, int] | None]:
+    def appendLog(
+        self, logid: int, content: str, finish: bool = False
+    ) -> defer.Deferred[tuple[int, int] | None]:
         """Append whole lines to the log; returns their (first_line, last_line).
 
-        None if there is no such log.
+        None if there is no such log.  With `finish`, the log is also marked
+        complete, as `finishLog` does, in the same transaction.
         """
         method = self._method()
         try:
@@ -284,7 +287,10 @@ class LogsConnectorComponent(base.DBConnectorComponent):
             chunks = make_chunks(content, row.num_lines, method)
             conn.execute(chunks_tbl.insert(), [dict(c._asdict(), logid=logid) for c in chunks])
             last_line = chunks[-1].last_line
-            conn.execute(logs.update().where(logs.c.id == logid).values(num_lines=last_line + 1))
+            values: dict[str, int] = {"num_lines": last_line + 1}
+            if finish:
+                values["complete"] = 1
+            conn.execute(logs.update().where(logs.c.id == logid).values(**values))
             return row.num_lines, last_line
 
         return self.db.pool.do(thdAppendLog)

@@ -59,11 +59,13 @@ def model_from_row(row) -> StepModel:
     )
 
 
-def unique_name(name: str, taken: set[str], length: int = NAME_LENGTH) -> str:
-    """`name`, or `name_2`, `name_3`... (cut to `length`) if it is already taken."""
+def unique_name(name: str, taken: set[str], length: int = NAME_LENGTH, first: int = 1) -> str:
+    """`name`, or `name_1`, `name_2`... (from `first`; cut to `length`) if it is taken.
+
+    Buildbot 4.3 numbers step names from _1 and log slugs from _2."""
     if name not in taken:
         return name
-    num = 2
+    num = first
     while True:
         suffix = f"_{num}"
         candidate = name[: length - len(suffix)] + suffix
@@ -115,30 +117,36 @@ class StepsConnectorComponent(base.DBConnectorComponent):
         return self.db.pool.do(thdGetSteps)
 
     def addStep(
-        self, buildid: int, name: str, state_string: str
+        self,
+        buildid: int,
+        name: str,
+        state_string: str,
+        started_at: int | None = None,
+        locks_acquired: bool = False,
     ) -> defer.Deferred[tuple[int, int, str]]:
         """Add the next step of the build; returns (stepid, number, name).
 
         The name is made unique in the build with a `_N` suffix if needed.
+        With `started_at` (an epoch) the step is added started, as `startStep`
+        would mark it, in the same transaction.
         """
         tbl = self.db.model.steps
         name = self.ensureLength(tbl.c.name, name)
-        max_number = sa.select(sa.func.max(tbl.c.number)).where(tbl.c.buildid == buildid)
-        names = sa.select(tbl.c.name).where(tbl.c.buildid == buildid)
+        existing = sa.select(tbl.c.number, tbl.c.name).where(tbl.c.buildid == buildid)
 
         def thdAddStep(conn: sa.Connection) -> tuple[int, int, str]:
             refused: set[str] = set()
             for _ in range(100):
-                current = conn.execute(max_number).scalar()
-                number = 0 if current is None else current + 1
-                taken = {r.name for r in conn.execute(names)} | refused
+                rows = conn.execute(existing).all()
+                number = max((r.number for r in rows), default=-1) + 1
+                taken = {r.name for r in rows} | refused
                 step_name = unique_name(name, taken)
                 insert = tbl.insert().values(
                     buildid=buildid,
                     number=number,
                     name=step_name,
-                    started_at=None,
-                    locks_acquired_at=None,
+                    started_at=started_at,
+                    locks_acquired_at=started_at if locks_acquired else None,
                     complete_at=None,
                     state_string=state_string,
                     results=None,

@@ -252,20 +252,18 @@ class Build(properties.PropertiesMixin):
         await self._store_properties()
         await updates.generateNewBuildEvent(self.buildid)
 
-        stepid, _, _ = await updates.addStep(self.buildid, "worker_preparation")
-        await updates.startStep(stepid)
-        await updates.setStepStateString(stepid, "preparing worker")
-        await updates.setBuildStateString(self.buildid, "preparing worker")
+        # a connected worker needs no preparation: the step is added, started and
+        # finished in two writes (a worker still to be started would show
+        # "preparing worker" meanwhile)
+        stepid, _, _ = await updates.addStep(self.buildid, "worker_preparation", start=True)
         if self.conn is None or self.conn.disconnected:
             self.conn = None
             self.results = RETRY
             self.text = ["worker", "lost"]
-            await updates.setStepStateString(stepid, "worker lost")
-            await updates.finishStep(stepid, RETRY, False)
+            await updates.finishStep(stepid, RETRY, False, state_string="worker lost")
             return
         self._disconnect_sub = self.conn.notifyOnDisconnect(self.lostRemote)
-        await updates.setStepStateString(stepid, "worker ready")
-        await updates.finishStep(stepid, SUCCESS, False)
+        await updates.finishStep(stepid, SUCCESS, False, state_string="worker ready")
 
         accesses = list(getattr(self.builder.config, "locks", None) or [])
         accesses += list(getattr(worker, "access", None) or [])
@@ -282,8 +280,7 @@ class Build(properties.PropertiesMixin):
         updates = self.master.data.updates
         botmaster = self.builder.botmaster
         self._locks = botmaster.locks.resolve(accesses, worker.name, botmaster.config_version)
-        stepid, _, _ = await updates.addStep(self.buildid, "locks_acquire")
-        await updates.startStep(stepid)
+        stepid, _, _ = await updates.addStep(self.buildid, "locks_acquire", start=True)
         reactor = self.master.reactor
         started = reactor.seconds()
         waited = False

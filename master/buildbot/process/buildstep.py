@@ -321,27 +321,35 @@ class BuildStep(PropertiesMixin, metaclass=_StepMeta):
 
     # --- the life-cycle ----------------------------------------------------------------
 
-    async def addStep(self) -> None:
-        """Create this step in the data API: sets `stepid`, `number` and the unique name."""
+    async def addStep(self, start: bool = False, locks_acquired: bool = False) -> None:
+        """Create this step in the data API: sets `stepid`, `number` and the unique name;
+        with `start`, it is created started."""
         name = await self.render(self.name)
         if not isinstance(name, str):
             name = str(name)
-        self.stepid, self.number, self.name = await self.master.data.updates.addStep(
-            buildid=self.build.buildid, name=name
-        )
+        updates = self.master.data.updates
+        if start:
+            added = await updates.addStep(
+                buildid=self.build.buildid, name=name, start=True, locks_acquired=locks_acquired
+            )
+        else:
+            added = await updates.addStep(buildid=self.build.buildid, name=name)
+        self.stepid, self.number, self.name = added
 
     def startStep(self, remote: Any) -> defer.Deferred[int]:
         return defer.ensureDeferred(self._start_step(remote))
 
     async def _start_step(self, remote: Any) -> int:
         self.remote = remote
-        if self.stepid is None:
-            await self.addStep()
         updates = self.master.data.updates
+        added_started = self.stepid is None
+        if added_started:
+            await self.addStep(start=True, locks_acquired=not self.locks)
         self._running = True
         results: int = EXCEPTION
         try:
-            await updates.startStep(self.stepid, locks_acquired=not self.locks)
+            if not added_started:
+                await updates.startStep(self.stepid, locks_acquired=not self.locks)
             await self._render_renderables()
             self.updateSummary()
             if not await self._should_run():

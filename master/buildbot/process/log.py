@@ -131,6 +131,7 @@ class Log:
         self.decode_errors = 0
         self._had_errors = False
         self._chunks_written = 0  # appendLog calls made (each stores whole chunks)
+        self._finished_in_db = False  # the last appendLog marked the log complete
         self._subscribers: list[Subscriber] = []
         # the batch: formatted lines not yet handed to appendLog
         self._pending: list[str] = []
@@ -287,8 +288,14 @@ class Log:
                 content = "".join(self._pending)
                 upto = self._accepted
                 self._pending, self._pending_size = [], 0
+                # once finishing, no line can come after this batch: it finishes the log
+                last = self._finishing
                 try:
-                    await self.master.data.updates.appendLog(self.logid, content)
+                    if last:
+                        await self.master.data.updates.appendLog(self.logid, content, finish=True)
+                        self._finished_in_db = True
+                    else:
+                        await self.master.data.updates.appendLog(self.logid, content)
                     self._chunks_written += 1
                 except Exception:
                     self._had_errors = True
@@ -338,7 +345,8 @@ class Log:
         self._kick()
         await self._wait_written()
         try:
-            await self.master.data.updates.finishLog(self.logid)
+            if not self._finished_in_db:
+                await self.master.data.updates.finishLog(self.logid)
         except Exception:
             self._had_errors = True
             twlog.err(None, f"while finishing log {self.name!r} (logid {self.logid})")

@@ -73,7 +73,7 @@ class FakeLogsComponent(FakeDBComponent):
         taken = {r["slug"] for r in self.t.select("logs", lambda r: r["stepid"] == stepid)}
         values = {
             "name": name,
-            "slug": unique_name(slug, taken, length),
+            "slug": unique_name(slug, taken, length, first=2),
             "stepid": stepid,
             "complete": 0,
             "num_lines": 0,
@@ -81,7 +81,7 @@ class FakeLogsComponent(FakeDBComponent):
         }
         return defer.succeed(self.t.insert("logs", values))
 
-    def appendLog(self, logid, content):
+    def appendLog(self, logid, content, finish=False):
         method = self._method()
         try:
             check_content(content)
@@ -95,7 +95,10 @@ class FakeLogsComponent(FakeDBComponent):
         for c in chunks:
             self.t.insert("logchunks", dict(c._asdict(), logid=logid))
         last_line = chunks[-1].last_line
-        self.t.update("logs", lambda r: r["id"] == logid, {"num_lines": last_line + 1})
+        values = {"num_lines": last_line + 1}
+        if finish:
+            values["complete"] = 1
+        self.t.update("logs", lambda r: r["id"] == logid, values)
         return defer.succeed((row["num_lines"], last_line))
 
     def finishLog(self, logid):

@@ -47,7 +47,7 @@ class FakeStepsComponent(FakeDBComponent):
         )
         return defer.succeed([_model(r) for r in rows])
 
-    def addStep(self, buildid, name, state_string):
+    def addStep(self, buildid, name, state_string, started_at=None, locks_acquired=False):
         name = base.shorten(name, self.db.model.steps.c.name.type.length)
         rows = self.t.select("steps", lambda r: r["buildid"] == buildid)
         number = max((r["number"] for r in rows), default=-1) + 1
@@ -61,6 +61,8 @@ class FakeStepsComponent(FakeDBComponent):
                 "state_string": state_string,
                 "urls_json": "[]",
                 "hidden": 0,
+                "started_at": started_at,
+                "locks_acquired_at": started_at if locks_acquired else None,
             },
         )
         return defer.succeed((stepid, number, name))

@@ -274,6 +274,15 @@ class Tests:
         self.assertTrue((await self.db.logs.getLog(logid)).complete)
         await self.db.logs.finishLog(999)
 
+    async def test_appendLog_that_finishes(self):
+        logid = await self.db.logs.addLog(101, "x", "x", "s")
+        self.assertEqual(await self.db.logs.appendLog(logid, "a\n"), (0, 0))
+        self.assertFalse((await self.db.logs.getLog(logid)).complete)
+        self.assertEqual(await self.db.logs.appendLog(logid, "b\nc\n", finish=True), (1, 2))
+        log = await self.db.logs.getLog(logid)
+        self.assertEqual((log.complete, log.num_lines), (True, 3))
+        self.assertEqual(await self.db.logs.getLogLines(logid, 0, 2), "a\nb\nc\n")
+
     async def test_compressLog_merges(self):
         self.set_method("raw")
         logid = await self.db.logs.addLog(101, "x", "x", "s")

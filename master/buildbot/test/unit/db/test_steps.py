@@ -128,27 +128,38 @@ class Tests:
         # numbering is per build
         self.assertEqual((await self.db.steps.addStep(31, "compile", "x"))[1:], (0, "compile"))
 
+    async def test_addStep_started(self):
+        stepid, _, _ = await self.db.steps.addStep(30, "a", "pending", started_at=NOW)
+        step = await self.db.steps.getStep(stepid)
+        self.assertEqual((step.started_at, step.locks_acquired_at), (epoch2datetime(NOW), None))
+        stepid, _, _ = await self.db.steps.addStep(
+            30, "b", "pending", started_at=NOW, locks_acquired=True
+        )
+        step = await self.db.steps.getStep(stepid)
+        self.assertEqual(step.locks_acquired_at, epoch2datetime(NOW))
+
     async def test_addStep_after_existing(self):
         await self.insert_steps()
         self.assertEqual((await self.db.steps.addStep(30, "four", "x"))[1:], (3, "four"))
 
     async def test_addStep_duplicate_names(self):
         names = [(await self.db.steps.addStep(30, "shell", "x"))[2] for _ in range(4)]
-        self.assertEqual(names, ["shell", "shell_2", "shell_3", "shell_4"])
+        # as Buildbot 4.3 numbers them (logs start at _2, steps at _1)
+        self.assertEqual(names, ["shell", "shell_1", "shell_2", "shell_3"])
         steps = await self.db.steps.getSteps(30)
         self.assertEqual(
             [(s.number, s.name) for s in steps],
-            [(0, "shell"), (1, "shell_2"), (2, "shell_3"), (3, "shell_4")],
+            [(0, "shell"), (1, "shell_1"), (2, "shell_2"), (3, "shell_3")],
         )
 
     async def test_addStep_duplicate_suffix_taken(self):
         await self.insert_test_data(
             [
                 fakedb.Step(id=80, number=0, name="shell", buildid=30),
-                fakedb.Step(id=81, number=1, name="shell_2", buildid=30),
+                fakedb.Step(id=81, number=1, name="shell_1", buildid=30),
             ]
         )
-        self.assertEqual((await self.db.steps.addStep(30, "shell", "x"))[2], "shell_3")
+        self.assertEqual((await self.db.steps.addStep(30, "shell", "x"))[2], "shell_2")
 
     async def test_addStep_long_names(self):
         long_name = "x" * 60
@@ -156,10 +167,10 @@ class Tests:
         self.assertEqual(len(name1), 50)
         self.assertTrue(name1.startswith("x" * 25))
         _, _, name2 = await self.db.steps.addStep(30, long_name, "x")
-        self.assertEqual(name2, name1[:48] + "_2")
+        self.assertEqual(name2, name1[:48] + "_1")
         name50 = "y" * 50
         self.assertEqual((await self.db.steps.addStep(30, name50, "x"))[2], name50)
-        self.assertEqual((await self.db.steps.addStep(30, name50, "x"))[2], "y" * 48 + "_2")
+        self.assertEqual((await self.db.steps.addStep(30, name50, "x"))[2], "y" * 48 + "_1")
 
     async def test_startStep(self):
         await self.insert_steps()

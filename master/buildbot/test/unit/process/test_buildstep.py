@@ -110,7 +110,17 @@ class LifeCycleTests(StepTestMixin, unittest.TestCase):
         self.assertTrue(row["complete"])
         self.assertEqual(row["state_string"], "said")
         self.assertFalse(row["hidden"])
-        self.updates.assertCalled("startStep", stepid=self.step.stepid, locks_acquired=True)
+        # added and started in one write; its locks (none) count as acquired
+        self.updates.assertCalled(
+            "addStep",
+            buildid=self.step.build.buildid,
+            name="hello",
+            start=True,
+            locks_acquired=True,
+        )
+        self.assertNotIn("startStep", [name for name, _ in self.updates.calls])
+        self.assertIsNotNone(row["started_at"])
+        self.assertEqual(row["locks_acquired_at"], row["started_at"])
 
     async def test_unique_names(self):
         self.setup_step(Returns(name="same"))
@@ -119,7 +129,7 @@ class LifeCycleTests(StepTestMixin, unittest.TestCase):
         self.setup_step(Returns(name="same"))
         await self.run_step()
         # the DB layer makes the name unique (the build engine may already have)
-        self.assertEqual((first.name, self.step.name), ("same", "same_2"))
+        self.assertEqual((first.name, self.step.name), ("same", "same_1"))
         self.assertEqual(self.step.number, first.number + 1)
 
     async def test_rendered_name_and_attributes(self):
@@ -394,7 +404,13 @@ class LockTests(StepTestMixin, unittest.TestCase):
         second = self.setup_step(Waits(locks=[lock]))
         d2 = second.startStep(self.conn)
         self.assertEqual(len(gates), 1)
-        self.updates.assertCalled("startStep", stepid=first.stepid, locks_acquired=False)
+        self.updates.assertCalled(
+            "addStep",
+            buildid=first.build.buildid,
+            name=first.name,
+            start=True,
+            locks_acquired=False,
+        )
         gates[0].callback(None)
         self.assertEqual(await d1, SUCCESS)
         self.assertEqual(len(gates), 2)

@@ -227,15 +227,16 @@ class LogTests(TestReactorMixin, unittest.TestCase):
         self.assertTrue(lg.isFinished())
         self.assertEqual(await self.content(lg), "oone\notwo\n")
         names = [n for n, _ in self.updates.calls if n != "addLog"]
-        # one write: nothing to merge, so no compressLog
-        self.assertEqual(names, ["appendLog", "finishLog"])
+        # one write, which also finishes the log: no finishLog, nothing to compress
+        self.assertEqual(names, ["appendLog"])
+        self.updates.assertCalled("appendLog", logid=lg.logid, content="oone\notwo\n", finish=True)
         await lg.compressing
         self.assertEqual(self.reactor.getDelayedCalls(), [])
         # writing after finish fails; finishing again just waits
         with self.assertRaises(RuntimeError):
             await lg.addStdout("late\n")
         await lg.finish()
-        self.assertEqual(len(self.updates.callsTo("finishLog")), 1)
+        self.assertEqual(len(self.updates.callsTo("appendLog")), 1)
         self.assertTrue(lg.waitUntilFinished().called)
 
     async def test_finish_compresses_a_log_written_in_several_goes(self):
@@ -245,7 +246,10 @@ class LogTests(TestReactorMixin, unittest.TestCase):
         await lg.addStdout("two\n")
         await lg.finish()
         names = [n for n, _ in self.updates.calls if n != "addLog"]
-        self.assertEqual(names, ["appendLog", "appendLog", "finishLog", "compressLog"])
+        self.assertEqual(names, ["appendLog", "appendLog", "compressLog"])
+        self.assertEqual(
+            [kw.get("finish", False) for kw in self.updates.callsTo("appendLog")], [False, True]
+        )
         await lg.compressing
 
     async def test_finish_empty_log(self):
@@ -256,11 +260,15 @@ class LogTests(TestReactorMixin, unittest.TestCase):
 
     async def test_write_failure_is_recorded(self):
         lg = await self.make_log()
-        self.updates.override("appendLog", lambda logid, content: defer.fail(OSError("db down")))
+        self.updates.override(
+            "appendLog", lambda logid, content, **kw: defer.fail(OSError("db down"))
+        )
         await lg.addStdout("lost\n")
         await lg.finish()
         self.assertTrue(lg.had_errors())
         self.assertTrue(lg.isFinished())
+        # the failed last write did not finish the log: finishLog does
+        self.updates.assertCalled("finishLog", logid=lg.logid)
         self.assertEqual(len(self.flushLoggedErrors(OSError)), 1)
 
     # --- subscribers ---
