@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 from buildbot.data import base
 from buildbot.data.logs import LogEndpointMixin
 from buildbot.data.steps import LOG_PATHS
@@ -34,7 +36,14 @@ class LogChunkEndpoint(LogEndpointMixin):
         return {"logid": lg.id, "firstline": first, "content": content}
 
 
+#: lines read from the DB per piece of a raw download (~1 MB of a typical log)
+RAW_CHUNK_LINES = 10_000
+
+
 class RawLogChunkEndpoint(LogEndpointMixin):
+    """The whole log as text; `raw` is an async iterator of pieces, read from the DB
+    as they are sent, so a download holds one piece in memory whatever the log size."""
+
     isRaw = True
     pathPatterns = "\n".join(f"{p}/raw" for p in LOG_PATHS)
     inline = False
@@ -47,16 +56,15 @@ class RawLogChunkEndpoint(LogEndpointMixin):
         step = await db.steps.getStep(stepid=lg.stepid)
         build = await db.builds.getBuild(step.buildid)
         builder = await db.builders.getBuilder(build.builderid)
-        lines = await db.logs.getLogLines(lg.id, 0, max(lg.num_lines - 1, 0))
+        header = ""
         if lg.type == "s":
             worker = await db.workers.getWorker(workerid=build.workerid) if build.workerid else None
-            stripped = "".join(line[1:] for line in lines.splitlines(keepends=True))
-            lines = (
+            header = (
                 f"Builder: {builder.name}\nBuild number: {build.number}\n"
-                f"Worker name: {worker.name if worker else ''}\n" + stripped
+                f"Worker name: {worker.name if worker else ''}\n"
             )
         result = {
-            "raw": lines,
+            "raw": self._pieces(lg.id, lg.num_lines, header, strip=lg.type == "s"),
             "mime-type": "text/html" if lg.type == "h" else "text/plain",
         }
         if not self.inline:
@@ -64,6 +72,20 @@ class RawLogChunkEndpoint(LogEndpointMixin):
                 f"{builder.name}_build_{build.number}_step_{step.name}_log_{lg.slug}"
             )
         return result
+
+    async def _pieces(
+        self, logid: int, num_lines: int, header: str, strip: bool
+    ) -> AsyncIterator[str]:
+        if header:
+            yield header
+        first = 0
+        while first < num_lines:
+            last = min(first + RAW_CHUNK_LINES, num_lines) - 1
+            text = await self.master.db.logs.getLogLines(logid, first, last)
+            if strip:  # the stream letter that starts each line of a stdio log
+                text = "".join(line[1:] for line in text.splitlines(keepends=True))
+            yield text
+            first = last + 1
 
 
 class RawInlineLogChunkEndpoint(RawLogChunkEndpoint):

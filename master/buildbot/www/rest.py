@@ -12,9 +12,10 @@ import json
 from collections.abc import AsyncIterable
 from typing import Any
 
-from twisted.internet import defer
+from twisted.internet import defer, interfaces
 from twisted.python import log
 from twisted.web import http, resource, server
+from zope.interface import implementer
 
 from buildbot.data.exceptions import (
     InvalidControlArguments,
@@ -38,6 +39,36 @@ INVALID_REQUEST = -32600
 METHOD_NOT_FOUND = -32601
 INVALID_PARAMS = -32602
 INTERNAL_ERROR = -32603
+
+
+@implementer(interfaces.IPushProducer)
+class _WriteGate:
+    """A push producer for a streamed body: the transport pauses it when its buffer
+    is full, and `wait()` holds the writer until it resumes."""
+
+    def __init__(self) -> None:
+        self.stopped = False
+        self._paused: defer.Deferred[None] | None = None
+
+    def wait(self) -> defer.Deferred[None]:
+        if self._paused is None:
+            return defer.succeed(None)
+        d: defer.Deferred[None] = defer.Deferred()
+        self._paused.addBoth(lambda _: d.callback(None))
+        return d
+
+    def pauseProducing(self) -> None:
+        if self._paused is None and not self.stopped:
+            self._paused = defer.Deferred()
+
+    def resumeProducing(self) -> None:
+        paused, self._paused = self._paused, None
+        if paused is not None:
+            paused.callback(None)
+
+    def stopProducing(self) -> None:
+        self.stopped = True
+        self.resumeProducing()
 
 
 class _Reply:
@@ -243,13 +274,22 @@ class V2RootResource(resource.Resource):
 
     @staticmethod
     async def _stream(reply: _Reply, chunks: AsyncIterable[Any]) -> None:
-        """Chunked transfer of an async iterable of str/bytes: memory stays one chunk."""
+        """Chunked transfer of an async iterable of str/bytes.  The next chunk is only
+        asked for once the transport has taken the last one, so memory stays about one
+        chunk whatever the client's speed."""
         request = reply.request
         request.setResponseCode(200)
-        async for chunk in chunks:
-            if reply.gone:
-                return
-            request.write(chunk.encode("utf-8") if isinstance(chunk, str) else chunk)
+        gate = _WriteGate()
+        request.registerProducer(gate, True)
+        try:
+            async for chunk in chunks:
+                if reply.gone or gate.stopped:
+                    return
+                request.write(chunk.encode("utf-8") if isinstance(chunk, str) else chunk)
+                await gate.wait()
+        finally:
+            if not reply.gone:
+                request.unregisterProducer()
         if not reply.gone:
             request.finish()
 

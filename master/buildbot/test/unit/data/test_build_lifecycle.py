@@ -491,8 +491,9 @@ class Tests(dataapi.DataMixin):
         )
         self.assertIsNone(await self.data.get(("logchunks",)))
         raw = await self.data.get(("logs", logid, "raw"))
+        pieces = [piece async for piece in raw["raw"]]
         self.assertEqual(
-            raw["raw"], "Builder: b5\nBuild number: 1\nWorker name: w1\nhello\nworld\n"
+            "".join(pieces), "Builder: b5\nBuild number: 1\nWorker name: w1\nhello\nworld\n"
         )
         self.assertEqual(raw["filename"], "b5_build_1_step_compile_log_std_io")
         self.assertNotIn("filename", await self.data.get(("logs", logid, "raw_inline")))

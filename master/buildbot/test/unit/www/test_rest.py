@@ -5,10 +5,12 @@ import json
 from twisted.trial import unittest
 from twisted.web import http
 
+from buildbot.data import logchunks
 from buildbot.data.exceptions import InvalidQueryParameter
 from buildbot.test import fakedb
 from buildbot.test.util import db
 from buildbot.test.util.www import URL, WwwMixin
+from buildbot.www import rest
 
 NOW = 1700000000
 MASTERID = 824
@@ -295,6 +297,39 @@ class RestTests(WwwMixin, db.SQLiteDBMixin, unittest.TestCase):
         self.assertEqual(inline.body, res.body)
         self.assertIsNone(inline.header("Content-Disposition"))
         self.assertEqual((await self.get("logs/99/raw")).code, 404)
+
+    async def test_raw_log_is_read_and_sent_in_pieces(self):
+        self.patch(logchunks, "RAW_CHUNK_LINES", 2)
+        reads = []
+        get_lines = self.master.db.logs.getLogLines
+
+        def counting(logid, first, last):
+            reads.append((first, last))
+            return get_lines(logid, first, last)
+
+        self.patch(self.master.db.logs, "getLogLines", counting)
+        logid = await self.master.db.logs.addLog(20, "big", "big", "s")
+        await self.master.db.logs.appendLog(logid, "".join(f"o{i}\n" for i in range(5)))
+        res = await self.get(f"logs/{logid}/raw")
+        self.assertEqual(res.code, 200)
+        self.assertEqual(
+            res.body, b"Builder: b5\nBuild number: 1\nWorker name: w1\n0\n1\n2\n3\n4\n"
+        )
+        self.assertEqual(reads, [(0, 1), (2, 3), (4, 4)])
+
+    def test_write_gate(self):
+        gate = rest._WriteGate()
+        self.successResultOf(gate.wait())
+        gate.pauseProducing()
+        waiting = gate.wait()
+        self.assertNoResult(waiting)
+        gate.resumeProducing()
+        self.successResultOf(waiting)
+        gate.pauseProducing()
+        waiting = gate.wait()
+        gate.stopProducing()  # the client went away: the writer wakes and sees it
+        self.successResultOf(waiting)
+        self.assertTrue(gate.stopped)
 
     async def test_raw_bytes(self):
         await self.insert_test_data(
