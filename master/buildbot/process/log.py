@@ -49,7 +49,7 @@ from buildbot.util.lineboundaries import LineBoundaryFinder
 #: seconds a line may wait in the batch before it is written
 BATCH_DELAY = 0.5
 #: characters of pending lines that make the batch be written at once
-MAX_PENDING = 65536
+MAX_PENDING = 512 * 1024
 
 #: what a subscriber is called with: (stream or None, whole lines); (None, None) at the end
 Subscriber = Callable[[str | None, str | None], Any]
@@ -412,7 +412,8 @@ class StreamLog(Log):
 
     def _format(self, stream: str | None, lines: str) -> str:
         assert stream is not None
-        return "".join(stream + line + "\n" for line in lines[:-1].split("\n"))
+        # `lines` ends with "\n": put the letter after every line end but the last
+        return stream + lines[:-1].replace("\n", "\n" + stream) + "\n"
 
     def _accept_raw(self, text: str) -> str:
         # a line without a channel letter is taken as stdout
