@@ -108,13 +108,16 @@ class ResourceType:
     def getEndpoints(self) -> list[Endpoint]:
         return [cls(self, self.master) for cls in self.endpoints]
 
+    def _keys(self, value: Any, event: str) -> list[tuple[str | None, ...]]:
+        """One key per event path pattern, each `:field` filled by `value(field)`."""
+        return [
+            (*(value(e[1:]) if e.startswith(":") else e for e in pattern), event)
+            for pattern in self._event_patterns
+        ]
+
     def routingKeys(self, msg: dict[str, Any], event: str) -> list[tuple[str, ...]]:
         """The routing keys of an event about `msg`: one per event path pattern."""
-        keys = []
-        for pattern in self._event_patterns:
-            key = tuple(str(msg[e[1:]]) if e.startswith(":") else e for e in pattern)
-            keys.append((*key, event))
-        return keys
+        return self._keys(lambda field: str(msg[field]), event)  # type: ignore[return-value]
 
     def wantsEvent(self, event: str, **known: Any) -> bool:
         """Could an `event` about the resource with these `known` fields reach any
@@ -122,17 +125,12 @@ class ResourceType:
         wants = getattr(self.master.mq, "wantsAnyOf", None)
         if wants is None:
             return True
-        patterns = []
-        for pattern in self._event_patterns:
-            key = []
-            for e in pattern:
-                if not e.startswith(":"):
-                    key.append(e)
-                else:
-                    value = known.get(e[1:])
-                    key.append(None if value is None else str(value))
-            patterns.append((*key, event))
-        return wants(patterns)
+
+        def value(field: str) -> str | None:
+            v = known.get(field)
+            return None if v is None else str(v)
+
+        return wants(self._keys(value, event))
 
     def produceEvent(self, msg: dict[str, Any] | None, event: str) -> None:
         if msg is None:

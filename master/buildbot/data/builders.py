@@ -77,14 +77,14 @@ class Builder(base.ResourceType):
     }
     eventPathPatterns = "/builders/:builderid"
 
-    async def generateEvent(self, builderid: int, event: str) -> None:
-        if self.wantsEvent(event, builderid=builderid):
-            self.produceEvent(await self.master.data.get(("builders", builderid)), event)
-
     def __init__(self, master: Any) -> None:
         super().__init__(master)
         # builder rows are never deleted or renamed: their ids can be remembered
         self._ids: dict[str, int] = {}
+
+    async def generateEvent(self, builderid: int, event: str) -> None:
+        if self.wantsEvent(event, builderid=builderid):
+            self.produceEvent(await self.master.data.get(("builders", builderid)), event)
 
     @base.updateMethod
     def findBuilderId(self, name: str) -> defer.Deferred[int]:

@@ -30,18 +30,17 @@ Filter = tuple[str | None, ...]
 Callback = Callable[[RoutingKey, Any], Any]
 
 
-def matchTuple(routingKey: Sequence[str], filter: Sequence[str | None]) -> bool:
-    """Does `routingKey` match `filter`? Lengths must be equal; None matches any element."""
-    if len(routingKey) != len(filter):
-        return False
-    return all(f is None or f == k for k, f in zip(routingKey, filter, strict=True))
-
-
 def couldMatch(pattern: Sequence[str | None], filter: Sequence[str | None]) -> bool:
-    """Could a routing key fitting `pattern` (None: not known yet) match `filter`?"""
+    """Could a routing key fitting `pattern` (None: a part not known yet) match `filter`?
+    Lengths must be equal; a None on either side matches any element."""
     if len(pattern) != len(filter):
         return False
     return all(p is None or f is None or p == f for p, f in zip(pattern, filter, strict=True))
+
+
+def matchTuple(routingKey: Sequence[str], filter: Sequence[str | None]) -> bool:
+    """Does `routingKey` (all parts known) match `filter`?"""
+    return couldMatch(routingKey, filter)
 
 
 def filter_from_path(path: str) -> Filter:
