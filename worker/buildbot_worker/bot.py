@@ -17,10 +17,10 @@ import buildbot_worker
 from buildbot_worker.commands.registry import COMMANDS, command_versions
 from buildbot_worker.outbuffer import UpdateBuffer
 from buildbot_worker.pbconnect import PBConnector
+from buildbot_worker.protocols import MSGPACK
 from buildbot_worker.tunnel import HTTPTunnelEndpoint
 
 SHUTDOWN_POLL_INTERVAL = 10.0
-MSGPACK = "msgpack_experimental_v7"
 
 
 class UnknownCommand(pb.Error):

@@ -79,7 +79,7 @@ class PBConnector(RetryingConnector):
     """Keeps one logged-in PB connection to the master alive.
 
     `endpoint` is a client endpoint; on success the perspective reference is kept in
-    `self.perspective`, and `on_connect(perspective, broker)` is called. A refused
+    `self.perspective`. A refused
     login is logged and retried with growing delays; any other login error stops the
     worker (`stop()`), as does `max_retries` consecutive failures.
     """
@@ -94,7 +94,6 @@ class PBConnector(RetryingConnector):
         keepalive: float | None,
         stop: Callable[[], None],
         max_retries: int | None = None,
-        on_connect: Callable[[Any, Any], None] | None = None,
         on_disconnect: Callable[[], None] | None = None,
         jitter: Callable[[], float] = random.random,
     ) -> None:
@@ -102,7 +101,6 @@ class PBConnector(RetryingConnector):
         self.creds = credentials.UsernamePassword(username, password)
         self.mind = mind
         self.keepalive = keepalive
-        self.on_connect = on_connect
         self.on_disconnect = on_disconnect
         self.perspective: Any = None
         self.broker: Any = None
@@ -145,8 +143,6 @@ class PBConnector(RetryingConnector):
             loop = self._keepalive_loop = task.LoopingCall(self._send_keepalive)
             loop.clock = self.reactor
             loop.start(self.keepalive, now=False)
-        if self.on_connect is not None:
-            self.on_connect(perspective, broker)
 
     def _send_keepalive(self) -> None:
         if self.perspective is None:

@@ -13,7 +13,6 @@ from typing import Any
 
 from twisted.internet import defer, error, protocol, task
 from twisted.internet import process as tw_process
-from twisted.python import log
 
 KILL_CHECK_DELAY = 5.0
 LOGFILE_POLL_INTERVAL = 2.0
@@ -393,7 +392,3 @@ class RunProcess(protocol.ProcessProtocol):
         if self._poller is not None and self._poller.running:
             self._poller.stop()
         self._poller = None
-
-
-def log_error(f: Any) -> None:
-    log.err(f, "while sending an update")

@@ -26,8 +26,6 @@ from twisted.python import log
 from buildbot_worker.pbconnect import RetryingConnector
 from buildbot_worker.protocols.msgpack_bot import MsgpackBot
 
-PROTOCOL_NAME = "msgpack_experimental_v7"
-
 
 class RemoteError(Exception):
     """The master answered one of our requests with an exception."""

@@ -8,6 +8,7 @@ callable set by the connection that returns a Deferred of the master's result.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -35,9 +36,12 @@ def need(msg: dict[str, Any], *keys: str) -> list[Any]:
     return [msg[key] for key in keys]
 
 
+_NEWLINE = re.compile("\n")
+
+
 def encode_lines(text: str, times: list[float]) -> list[Any]:
     """The msgpack form of whole lines: [text, newline offsets, one time per line]."""
-    offsets = [i for i, c in enumerate(text) if c == "\n"]
+    offsets = [m.start() for m in _NEWLINE.finditer(text)]
     return [text, offsets, times]
 
 

@@ -7,6 +7,8 @@ from typing import Any
 
 from twisted.python import usage
 
+from buildbot_worker.protocols import MSGPACK
+
 TAC_TEMPLATE = """\
 import os
 
@@ -91,7 +93,7 @@ class CreateWorkerOptions(usage.Options):
         ["log-size", "s", "10000000", "Size at which to rotate twisted log files"],
         ["log-count", "l", "10", "Limit the number of kept old twisted log files (None: all)"],
         ["allow-shutdown", "a", None, "Allow the worker to initiate a graceful shutdown"],
-        ["protocol", None, "pb", "Protocol used to talk to the master: pb"],
+        ["protocol", None, "pb", f"Protocol used to talk to the master: pb or {MSGPACK}"],
         ["connection-string", None, None, "Twisted endpoint string for the connection"],
         ["proxy-connection-string", None, None, "HTTP proxy endpoint (CONNECT tunnel)"],
     ]
@@ -118,8 +120,8 @@ class CreateWorkerOptions(usage.Options):
             raise usage.UsageError("log-size and log-count need to be numbers")
         if self["allow-shutdown"] not in (None, "signal", "file"):
             raise usage.UsageError("allow-shutdown needs to be one of 'signal' or 'file'")
-        if self["protocol"] not in ("pb", "msgpack_experimental_v7"):
-            raise usage.UsageError("protocol must be 'pb' or 'msgpack_experimental_v7'")
+        if self["protocol"] not in ("pb", MSGPACK):
+            raise usage.UsageError(f"protocol must be 'pb' or '{MSGPACK}'")
         if self["connection-string"] and self["use-tls"]:
             raise usage.UsageError("--connection-string and --use-tls are mutually exclusive")
         self["host"], self["port"] = self.split_master(self["master"])

@@ -84,6 +84,24 @@ class TestRunProcessWithClock(unittest.TestCase):
     def headers(self):
         return "".join(v for k, v in self.updates if k == "header")
 
+    def test_obfuscated_argument_runs_but_is_not_shown(self):
+        self.clock = task.Clock()
+        self.updates = []
+        proc = RunProcess(
+            self.clock,
+            ["prog", ("obfuscated", "s3cret", "XXX")],
+            self.mktemp(),
+            lambda k, v: self.updates.append((k, v)),
+            spawn=lambda: self.child,
+        )
+        self.child = FakeProcess(proc, ("KILL", "TERM"))
+        d = proc.start()
+        self.child.end(code=0)
+        self.successResultOf(d)
+        self.assertEqual(proc.argv, ["prog", "s3cret"])
+        self.assertIn("prog XXX\n", self.headers())
+        self.assertNotIn("s3cret", self.headers())
+
     def test_exit_code_and_header(self):
         proc = self.make(timeout=10)
         d = proc.start()
