@@ -78,12 +78,7 @@ class BotMaster(service.ReconfigurableServiceMixin, service.AsyncMultiService):
         return self.brd.maybeStartBuildsOn(list(buildernames))
 
     def maybeStartBuildsForWorker(self, workername: str) -> defer.Deferred[None]:
-        names = [
-            b.name
-            for b in self.builders.values()
-            if b.config is not None and workername in b.config.workernames
-        ]
-        return self.brd.maybeStartBuildsOn(names)
+        return self.brd.maybeStartBuildsOn([b.name for b in self.getBuildersForWorker(workername)])
 
     def maybeStartBuildsForAllBuilders(self) -> defer.Deferred[None]:
         return self.brd.maybeStartBuildsOn(list(self.builderNames))

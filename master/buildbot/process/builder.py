@@ -7,6 +7,7 @@ when a build ends, completes its requests (or re-queues them after a RETRY).
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from twisted.internet import defer
@@ -74,16 +75,17 @@ class Builder(service.ReconfigurableServiceMixin, service.AsyncMultiService):
 
     # --- requests and builds ------------------------------------------------------------
 
-    def getCollapseRequestsFn(self) -> Any:
+    def getCollapseRequestsFn(self, cache: dict[Any, Any] | None = None) -> Any:
         """The collapse function in force (None: no collapsing); the builder's setting
-        wins over the global one, and None or True mean the default rule."""
+        wins over the global one, and None or True mean the default rule, which
+        reads what it compares through `cache` when given."""
         setting = getattr(self.config, "collapseRequests", None)
         if setting is None:
             setting = getattr(getattr(self.master, "config", None), "collapseRequests", None)
         if setting is False:
             return None
         if setting is None or setting is True:
-            return _default_collapse
+            return functools.partial(_default_collapse, cache=cache)
         return setting
 
     def canStartBuild(self, workerforbuilder: Any, breq: Any) -> defer.Deferred[bool]:
@@ -147,10 +149,12 @@ class Builder(service.ReconfigurableServiceMixin, service.AsyncMultiService):
             except Exception:
                 log.err(None, f"while shutting down worker {worker.name!r}")
         botmaster = self.botmaster
-        if botmaster is not None and hasattr(botmaster, "maybeStartBuildsForBuilder"):
-            botmaster.maybeStartBuildsForBuilder(self.name)
+        if botmaster is not None:
+            # this builder and the others the freed worker serves, in one wake-up
+            names = {self.name}
             if worker is not None:
-                botmaster.maybeStartBuildsForWorker(worker.name)
+                names.update(b.name for b in botmaster.getBuildersForWorker(worker.name))
+            botmaster.maybeStartBuildsForBuilders(sorted(names))
 
     def getBuild(self, number: int) -> Build | None:
         return next((b for b in self.building if b.number == number), None)
@@ -182,8 +186,10 @@ class Builder(service.ReconfigurableServiceMixin, service.AsyncMultiService):
         self.config = builder_config
 
 
-def _default_collapse(master: Any, builder: Any, new_br: Any, old_br: Any) -> Any:
-    return defer.ensureDeferred(buildrequest.canBeCollapsed(master, new_br, old_br))
+def _default_collapse(
+    master: Any, builder: Any, new_br: Any, old_br: Any, cache: dict[Any, Any] | None = None
+) -> Any:
+    return defer.ensureDeferred(buildrequest.canBeCollapsed(master, new_br, old_br, cache))
 
 
 def _description_html(description: str | None, fmt: str | None) -> str | None:

@@ -95,29 +95,51 @@ class BuildRequest:
         return list(self.sources.values())
 
 
-async def _stamps(master: Any, bsid: int) -> dict[str, dict[str, Any]] | None:
-    buildset = await master.data.get(("buildsets", bsid))
+async def _cached(cache: dict[Any, Any] | None, key: Any, fetch: Any) -> Any:
+    if cache is None:
+        return await fetch()
+    if key not in cache:
+        cache[key] = await fetch()
+    return cache[key]
+
+
+async def _stamps(
+    master: Any, bsid: int, cache: dict[Any, Any] | None = None
+) -> dict[str, dict[str, Any]] | None:
+    buildset = await _cached(
+        cache, ("buildset", bsid), lambda: master.data.get(("buildsets", bsid))
+    )
     if buildset is None:
         return None
     return {ss.get("codebase") or "": ss for ss in buildset["sourcestamps"]}
 
 
-async def _has_changes(master: Any, ss: dict[str, Any]) -> bool:
-    return bool(list(await master.data.get(("sourcestamps", ss["ssid"], "changes"))))
+async def _has_changes(master: Any, ss: dict[str, Any], cache: dict[Any, Any] | None) -> bool:
+    ssid = ss["ssid"]
+    changes = await _cached(
+        cache, ("changes", ssid), lambda: master.data.get(("sourcestamps", ssid, "changes"))
+    )
+    return bool(list(changes))
 
 
-async def canBeCollapsed(master: Any, new_br: dict[str, Any], old_br: dict[str, Any]) -> bool:
+async def canBeCollapsed(
+    master: Any,
+    new_br: dict[str, Any],
+    old_br: dict[str, Any],
+    cache: dict[Any, Any] | None = None,
+) -> bool:
     """The default rule: may the older request `old_br` be replaced by `new_br`?
 
     Same codebases, repositories, branches and projects, no patch, equal revisions
     unless both carry changes, and equal buildset properties (but for the few that
-    name who or what asked)."""
+    name who or what asked).  `cache` (a dict kept for one pass over a queue) spares
+    reading a buildset again for each pair it is in."""
     if new_br["buildsetid"] == old_br["buildsetid"]:
         return True
     if new_br["buildrequestid"] < old_br["buildrequestid"]:
         return False
-    new_ss = await _stamps(master, new_br["buildsetid"])
-    old_ss = await _stamps(master, old_br["buildsetid"])
+    new_ss = await _stamps(master, new_br["buildsetid"], cache)
+    old_ss = await _stamps(master, old_br["buildsetid"], cache)
     if new_ss is None or old_ss is None or set(new_ss) != set(old_ss):
         return False
     for codebase, a in new_ss.items():
@@ -127,10 +149,17 @@ async def canBeCollapsed(master: Any, new_br: dict[str, Any], old_br: dict[str, 
         if a.get("patch") or b.get("patch"):
             return False
         if a.get("revision") != b.get("revision"):
-            if not (await _has_changes(master, a) and await _has_changes(master, b)):
+            if not (await _has_changes(master, a, cache) and await _has_changes(master, b, cache)):
                 return False
-    new_props = await master.data.get(("buildsets", new_br["buildsetid"], "properties")) or {}
-    old_props = await master.data.get(("buildsets", old_br["buildsetid"], "properties")) or {}
+
+    async def props(bsid: int) -> dict[str, Any]:
+        got = await _cached(
+            cache, ("props", bsid), lambda: master.data.get(("buildsets", bsid, "properties"))
+        )
+        return got or {}
+
+    new_props = await props(new_br["buildsetid"])
+    old_props = await props(old_br["buildsetid"])
 
     def values(props: dict[str, Any]) -> dict[str, Any]:
         return {k: v[0] for k, v in props.items() if k not in _COLLAPSE_IGNORED_PROPERTIES}

@@ -136,12 +136,12 @@ class BuildRequestDistributor(service.AsyncMultiService):
 
     async def _collapse(self, builder: Any, queue: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Requests a newer compatible one makes redundant complete as SKIPPED."""
-        fn = builder.getCollapseRequestsFn()
+        # what the default rule reads is read once per pass, not once per pair
+        fn = builder.getCollapseRequestsFn(cache={})
         if fn is None or len(queue) < 2:
             return queue
         updates = self.master.data.updates
         survivors: list[dict[str, Any]] = []
-        kept = []
         for br in sorted(queue, key=lambda b: b["buildrequestid"], reverse=True):
             newer = None
             for other in survivors:
@@ -150,12 +150,11 @@ class BuildRequestDistributor(service.AsyncMultiService):
                     break
             if newer is None:
                 survivors.append(br)
-                kept.append(br)
                 continue
             brid = br["buildrequestid"]
             if await updates.claimBuildRequests([brid]):
                 await updates.completeBuildRequests([brid], SKIPPED)
-        return sorted(kept, key=_request_order)
+        return sorted(survivors, key=_request_order)
 
     async def _start_builds_on(self, builder: Any, queue: list[dict[str, Any]]) -> None:
         if not queue or not builder.getAvailableWorkers():

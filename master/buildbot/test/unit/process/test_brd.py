@@ -53,6 +53,33 @@ class TestDistributor(BuildEngineMixin, TestReactorMixin, unittest.TestCase):
         self.assertEqual([reqs[b]["results"] for b in brids], [SKIPPED, SKIPPED, SUCCESS])
         self.assertEqual(len(await self.builds()), 1)
 
+    async def test_collapse_reads_each_buildset_once_per_pass(self):
+        worker = self.add_worker("w1", ["b1"])
+        worker.paused = True
+        await self.configure([{"name": "b1", "steps": [self.step("s")]}])
+        brids = []
+        for rev in ("r1", "r2", "r3", "r4"):
+            ss = [{"branch": "main", "revision": rev, "repository": "r", "codebase": ""}]
+            brids += (await self.add_buildset("b1", sourcestamps=ss)).values()
+        await self.settle()
+        reads = []
+        data_get = self.master.data.get
+
+        def counting(path, *args, **kwargs):
+            if path[0] == "buildsets" and len(path) == 2:
+                reads.append(path[1])
+            return data_get(path, *args, **kwargs)
+
+        self.patch(self.master.data, "get", counting)
+        worker.paused = False
+        await self.botmaster.maybeStartBuildsForWorker("w1")
+        await self.settle()
+        # 6 pairs compared, none collapsible: each of the 4 buildsets is read once
+        # for that (not once per pair: 16 reads), and once more as its build starts
+        requests = await self.requests()
+        self.assertEqual([requests[b]["results"] for b in brids], [SUCCESS] * 4)
+        self.assertEqual(len(reads), 4 + 4)
+
     async def test_collapse_disabled(self):
         worker = self.add_worker("w1", ["b1"])
         worker.paused = True
