@@ -6,14 +6,16 @@ import os
 import shutil
 import signal
 import socket
+from collections.abc import Callable
 from typing import Any
 
 from twisted.application import service
 from twisted.internet import defer, endpoints, task
-from twisted.python import log
+from twisted.python import failure, log
 from twisted.spread import pb
 
 import buildbot_worker
+from buildbot_worker.commands.base import Command
 from buildbot_worker.commands.registry import COMMANDS, command_versions
 from buildbot_worker.outbuffer import UpdateBuffer
 from buildbot_worker.pbconnect import PBConnector
@@ -54,17 +56,79 @@ def read_worker_info(basedir: str) -> dict[str, Any]:
 
 
 class _CommandHost:
-    """What one running command sees of its builder."""
+    """What one running command sees of its builder and worker."""
 
-    def __init__(self, wfb: WorkerForBuilder, buffer: UpdateBuffer) -> None:
-        self.builddir = wfb.builddir
-        self.worker_basedir = wfb.bot.basedir
-        self.reactor = wfb.bot.reactor
-        self.unicode_encoding = wfb.bot.unicode_encoding
+    def __init__(self, bot: BotBase, builddir: str, buffer: UpdateBuffer) -> None:
+        self.builddir = builddir
+        self.worker_basedir = bot.basedir
+        self.reactor = bot.reactor
+        self.unicode_encoding = bot.unicode_encoding
         self.buffer = buffer
 
     def sendUpdate(self, key: str, value: Any) -> None:
         self.buffer.add(key, value)
+
+
+class RunningCommand:
+    """A started command and the buffer its updates go through."""
+
+    def __init__(self, command: Command, buffer: UpdateBuffer) -> None:
+        self.command = command
+        self.buffer = buffer
+
+    @property
+    def closed(self) -> bool:
+        """Stopped or finished: nothing more is to be said about it."""
+        return self.buffer.closed
+
+    def stop(self) -> None:
+        """Stop silently (replaced, or the master went away): no more updates."""
+        self.buffer.close()
+        self.command.doInterrupt()
+
+    def interrupt(self) -> None:
+        self.buffer.flush()
+        self.command.doInterrupt()
+
+    def finish(self, result: Any) -> failure.Failure | None:
+        """Send the last updates and close; return the failure to report, if any."""
+        self.buffer.finish()
+        self.buffer.close()
+        if isinstance(result, failure.Failure):
+            log.err(result, f"command {self.command.command_id} failed")
+            return result
+        return None
+
+
+def _log_send_error(f: failure.Failure) -> None:
+    log.msg(f"could not send to the master: {f.getErrorMessage()}")
+
+
+class BotBase:
+    """What the PB and msgpack bots share: settings, worker info, shutdown."""
+
+    def __init__(
+        self,
+        basedir: str,
+        reactor: Any,
+        stop: Callable[[], None],
+        unicode_encoding: str = "utf-8",
+        delete_leftover_dirs: Any = False,
+    ) -> None:
+        self.basedir = os.path.abspath(basedir)
+        self.reactor = reactor
+        self.stop = stop
+        self.unicode_encoding = unicode_encoding
+        self.delete_leftover_dirs = delete_leftover_dirs
+
+    def worker_info(self) -> dict[str, Any]:
+        info = read_worker_info(self.basedir)
+        info["delete_leftover_dirs"] = self.delete_leftover_dirs
+        return info
+
+    def shutdown(self) -> None:
+        log.msg("worker shutting down on command from master")
+        self.reactor.callLater(0.2, self.stop)
 
 
 class WorkerForBuilder(pb.Referenceable):
@@ -74,8 +138,11 @@ class WorkerForBuilder(pb.Referenceable):
         self.bot = bot
         self.name = name
         self.builddir = builddir
-        self.command: Any = None
-        self._buffer: UpdateBuffer | None = None
+        self._running: RunningCommand | None = None
+
+    @property
+    def command(self) -> Command | None:
+        return self._running.command if self._running is not None else None
 
     def remote_print(self, message: str) -> None:
         log.msg(f"WorkerForBuilder.remote_print({self.name}): message from master: {message}")
@@ -101,65 +168,41 @@ class WorkerForBuilder(pb.Referenceable):
             d.addErrback(_log_send_error)
 
         buffer = UpdateBuffer(send, self.bot.reactor)
-        command = factory(_CommandHost(self, buffer), commandId, args)
-        self.command, self._buffer = command, buffer
+        command = factory(_CommandHost(self.bot, self.builddir, buffer), commandId, args)
+        self._running = running = RunningCommand(command, buffer)
         log.msg(f"(command {commandId}): startCommand:{commandName}")
         d = command.doStart()
-        d.addBoth(self._finished, command, buffer, cmdRef)
+        d.addBoth(self._finished, running, cmdRef)
 
-    def _finished(self, result: Any, command: Any, buffer: UpdateBuffer, cmdRef: Any) -> None:
-        if buffer.closed:
+    def _finished(self, result: Any, running: RunningCommand, cmdRef: Any) -> None:
+        if running.closed:
             return  # replaced or dropped: say nothing more
-        buffer.finish()
-        buffer.close()
-        if self.command is command:
-            self.command = self._buffer = None
-        failure = None
-        if isinstance(result, pb.failure.Failure):
-            log.err(result, f"command {command.command_id} failed")
-            failure = pb.failure2Copyable(result, unsafeTracebacks=True)
-        d = cmdRef.callRemote("complete", failure)
+        f = running.finish(result)
+        if self._running is running:
+            self._running = None
+        copyable = None if f is None else pb.failure2Copyable(f, unsafeTracebacks=True)
+        d = cmdRef.callRemote("complete", copyable)
         d.addErrback(_log_send_error)
 
     def remote_interruptCommand(self, commandId: str, why: str) -> None:
-        if self.command is None:
+        if self._running is None:
             log.msg(f"interruptCommand {commandId}: no command running")
             return
         log.msg(f"asked to interrupt current command: {why}")
-        if self._buffer is not None:
-            self._buffer.flush()
-        self.command.doInterrupt()
+        self._running.interrupt()
 
     def stop_command(self) -> None:
         """Stop the current command silently (replaced, or the master went away)."""
-        command, buffer = self.command, self._buffer
-        self.command = self._buffer = None
-        if buffer is not None:
-            buffer.close()
-        if command is not None:
-            command.doInterrupt()
+        running, self._running = self._running, None
+        if running is not None:
+            running.stop()
 
 
-def _log_send_error(f: Any) -> None:
-    log.msg(f"could not send to the master: {f.getErrorMessage()}")
-
-
-class Bot(pb.Referenceable):
+class Bot(BotBase, pb.Referenceable):
     """The object the master talks to (the PB "mind")."""
 
-    def __init__(
-        self,
-        basedir: str,
-        reactor: Any,
-        stop: Any,
-        unicode_encoding: str = "utf-8",
-        delete_leftover_dirs: Any = False,
-    ) -> None:
-        self.basedir = os.path.abspath(basedir)
-        self.reactor = reactor
-        self.stop = stop
-        self.unicode_encoding = unicode_encoding
-        self.delete_leftover_dirs = delete_leftover_dirs
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.builders: dict[str, WorkerForBuilder] = {}
 
     def remote_getCommands(self) -> dict[str, str]:
@@ -169,16 +212,13 @@ class Bot(pb.Referenceable):
         return buildbot_worker.version
 
     def remote_getWorkerInfo(self) -> dict[str, Any]:
-        info = read_worker_info(self.basedir)
-        info["delete_leftover_dirs"] = self.delete_leftover_dirs
-        return info
+        return self.worker_info()
 
     def remote_print(self, message: str) -> None:
         log.msg(f"message from master: {message}")
 
     def remote_shutdown(self) -> None:
-        log.msg("worker shutting down on command from master")
-        self.reactor.callLater(0.2, self.stop)
+        self.shutdown()
 
     def remote_setBuilderList(self, wanted: list) -> dict[str, WorkerForBuilder]:
         wanted_dirs = {}

@@ -7,16 +7,14 @@ callable set by the connection that returns a Deferred of the master's result.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable
 from typing import Any
 
 from twisted.internet import defer
-from twisted.python import failure, log
+from twisted.python import log
 
-from buildbot_worker.bot import read_worker_info
-from buildbot_worker.commands.base import Command
+from buildbot_worker.bot import BotBase, RunningCommand, _CommandHost, _log_send_error
 from buildbot_worker.commands.registry import COMMANDS
 from buildbot_worker.outbuffer import TEXT_KEYS, Entry, UpdateBuffer
 
@@ -121,38 +119,13 @@ def translate_command(
     return ours, args
 
 
-class _CommandHost:
-    """What a command sees: paths arrive absolute, so the builder dir is the basedir."""
-
-    def __init__(self, bot: MsgpackBot, buffer: UpdateBuffer) -> None:
-        self.builddir = bot.basedir
-        self.worker_basedir = bot.basedir
-        self.reactor = bot.reactor
-        self.unicode_encoding = bot.unicode_encoding
-        self.buffer = buffer
-
-    def sendUpdate(self, key: str, value: Any) -> None:
-        self.buffer.add(key, value)
-
-
-class MsgpackBot:
+class MsgpackBot(BotBase):
     """Runs the master's requests; any number of commands at once, keyed by id."""
 
-    def __init__(
-        self,
-        basedir: str,
-        reactor: Any,
-        stop: Callable[[], None],
-        unicode_encoding: str = "utf-8",
-        delete_leftover_dirs: Any = False,
-    ) -> None:
-        self.basedir = os.path.abspath(basedir)
-        self.reactor = reactor
-        self.stop = stop
-        self.unicode_encoding = unicode_encoding
-        self.delete_leftover_dirs = delete_leftover_dirs
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.settings: dict[str, Any] = {}
-        self.commands: dict[str, tuple[Command, UpdateBuffer]] = {}
+        self.commands: dict[str, RunningCommand] = {}
         self.request: Request | None = None
 
     def handle(self, op: str, msg: dict[str, Any]) -> Any:
@@ -169,9 +142,7 @@ class MsgpackBot:
         log.msg("keepalive from master")
 
     def op_get_worker_info(self, msg: dict[str, Any]) -> dict[str, Any]:
-        info = read_worker_info(self.basedir)
-        info["delete_leftover_dirs"] = self.delete_leftover_dirs
-        return info
+        return self.worker_info()
 
     def op_set_worker_settings(self, msg: dict[str, Any]) -> None:
         (args,) = need(msg, "args")
@@ -191,12 +162,13 @@ class MsgpackBot:
             send_batch=lambda entries: self._send_updates(command_id, entries),
             **self.settings,
         )
-        command = factory(_CommandHost(self, buffer), command_id, our_args)
+        # paths arrive absolute, so the builder dir is the basedir
+        command = factory(_CommandHost(self, self.basedir, buffer), command_id, our_args)
         self._drop(command_id)
-        self.commands[command_id] = (command, buffer)
+        self.commands[command_id] = running = RunningCommand(command, buffer)
         log.msg(f"(command {command_id}): startCommand:{name}")
         d = command.doStart()
-        d.addBoth(self._finished, command_id, command, buffer)
+        d.addBoth(self._finished, command_id, running)
 
     def op_interrupt_command(self, msg: dict[str, Any]) -> None:
         command_id, why = need(msg, "command_id", "why")
@@ -205,13 +177,10 @@ class MsgpackBot:
             log.msg(f"interruptCommand {command_id}: no such command running")
             return
         log.msg(f"asked to interrupt command {command_id}: {why}")
-        command, buffer = running
-        buffer.flush()
-        command.doInterrupt()
+        running.interrupt()
 
     def op_shutdown(self, msg: dict[str, Any]) -> None:
-        log.msg("worker shutting down on command from master")
-        self.reactor.callLater(0.2, self.stop)
+        self.shutdown()
 
     def _send_updates(self, command_id: str, entries: list[Entry]) -> None:
         if self.request is None:
@@ -219,33 +188,23 @@ class MsgpackBot:
         d = self.request("update", command_id=command_id, args=[encode_entry(e) for e in entries])
         d.addErrback(_log_send_error)
 
-    def _finished(self, result: Any, command_id: str, command: Command, buffer: UpdateBuffer):
-        if buffer.closed:
+    def _finished(self, result: Any, command_id: str, running: RunningCommand) -> None:
+        if running.closed:
             return  # replaced or dropped: say nothing more
-        buffer.finish()
-        buffer.close()
-        if self.commands.get(command_id, (None,))[0] is command:
+        f = running.finish(result)
+        if self.commands.get(command_id) is running:
             del self.commands[command_id]
-        error = None
-        if isinstance(result, failure.Failure):
-            log.err(result, f"command {command_id} failed")
-            error = f"{result.type.__name__}: {result.getErrorMessage()}"
+        error = None if f is None else f"{f.type.__name__}: {f.getErrorMessage()}"
         if self.request is not None:
             self.request("complete", command_id=command_id, args=error).addErrback(_log_send_error)
 
     def _drop(self, command_id: str) -> None:
         running = self.commands.pop(command_id, None)
         if running is not None:
-            command, buffer = running
-            buffer.close()
-            command.doInterrupt()
+            running.stop()
 
     def lost_connection(self) -> None:
         """Stop every command silently: the master that wanted them is gone."""
         self.request = None
         for command_id in list(self.commands):
             self._drop(command_id)
-
-
-def _log_send_error(f: failure.Failure) -> None:
-    log.msg(f"could not send to the master: {f.getErrorMessage()}")
