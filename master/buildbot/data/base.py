@@ -8,9 +8,13 @@ A resource type module defines one `ResourceType` subclass with its
 
 from __future__ import annotations
 
+import functools
+import inspect
 import re
 from collections.abc import Callable
 from typing import Any, ClassVar
+
+from twisted.internet import defer
 
 from buildbot.data import exceptions
 from buildbot.data.resultspec import ResultSpec
@@ -27,7 +31,16 @@ def force_identifier(maxlength: int, s: str) -> str:
 
 
 def updateMethod(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Mark a resource type method as an update method (``master.data.updates.<name>``)."""
+    """Mark a resource type method as an update method (``master.data.updates.<name>``).
+
+    A coroutine function is wrapped to return a Deferred, as every update does."""
+    if inspect.iscoroutinefunction(func):
+        coroutine_function = func
+
+        @functools.wraps(coroutine_function)
+        def func(*args: Any, **kwargs: Any) -> defer.Deferred[Any]:
+            return defer.ensureDeferred(coroutine_function(*args, **kwargs))
+
     func.isUpdateMethod = True  # type: ignore[attr-defined]
     return func
 
@@ -122,15 +135,21 @@ class ResourceType:
     def wantsEvent(self, event: str, **known: Any) -> bool:
         """Could an `event` about the resource with these `known` fields reach any
         consumer?  Lets `generateEvent` skip reading a message nobody receives."""
-        wants = getattr(self.master.mq, "wantsAnyOf", None)
-        if wants is None:
-            return True
 
         def value(field: str) -> str | None:
             v = known.get(field)
             return None if v is None else str(v)
 
-        return wants(self._keys(value, event))
+        return self.master.mq.wantsAnyOf(self._keys(value, event))
+
+    async def generateEvent(self, _id: Any, *events: str) -> None:
+        """Produce `events` about the entity `_id` (its `keyField`), read once from
+        the data API, and only if some consumer could receive one of them."""
+        wanted = [e for e in events if self.wantsEvent(e, **{self.keyField: _id})]
+        if wanted:
+            msg = await self.master.data.get((self.plural, _id))
+            for event in wanted:
+                self.produceEvent(msg, event)
 
     def produceEvent(self, msg: dict[str, Any] | None, event: str) -> None:
         if msg is None:

@@ -82,10 +82,6 @@ class Builder(base.ResourceType):
         # builder rows are never deleted or renamed: their ids can be remembered
         self._ids: dict[str, int] = {}
 
-    async def generateEvent(self, builderid: int, event: str) -> None:
-        if self.wantsEvent(event, builderid=builderid):
-            self.produceEvent(await self.master.data.get(("builders", builderid)), event)
-
     @base.updateMethod
     def findBuilderId(self, name: str) -> defer.Deferred[int]:
         builderid = self._ids.get(name)

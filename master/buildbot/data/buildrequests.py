@@ -140,10 +140,9 @@ class BuildRequest(base.ResourceType):
         /builders/:builderid/buildrequests/:buildrequestid
     """
 
-    async def generateEvent(self, brids: list[int], event: str) -> None:
+    async def generateEvent(self, brids: list[int], *events: str) -> None:  # type: ignore[override]
         for brid in brids:
-            if self.wantsEvent(event, buildrequestid=brid):
-                self.produceEvent(await self.master.data.get(("buildrequests", brid)), event)
+            await super().generateEvent(brid, *events)
 
     @base.updateMethod
     async def claimBuildRequests(self, brids: list[int], claimed_at: Any = None) -> bool:

@@ -132,10 +132,6 @@ class Build(base.ResourceType):
         /workers/:workerid/builds/:buildid
     """
 
-    async def generateEvent(self, buildid: int, event: str) -> None:
-        if self.wantsEvent(event, buildid=buildid):
-            self.produceEvent(await self.master.data.get(("builds", buildid)), event)
-
     @base.updateMethod
     def addBuild(self, builderid: int, buildrequestid: int, workerid: int | None):
         """Add a build (state 'created'); returns (buildid, number). The `new` event

@@ -70,10 +70,6 @@ class Log(base.ResourceType):
         /steps/:stepid/logs/:slug
     """
 
-    async def generateEvent(self, logid: int, event: str) -> None:
-        if self.wantsEvent(event, logid=logid):
-            self.produceEvent(await self.master.data.get(("logs", logid)), event)
-
     @base.updateMethod
     async def addLog(self, stepid: int, name: str, type: str) -> int:
         """Add an empty log; its slug is the name made an identifier."""
@@ -87,9 +83,7 @@ class Log(base.ResourceType):
         """Append whole lines; one `append` event per call.  With `finish` (our
         extension) the log is also finished, as `finishLog` would, in the same write."""
         res = await self.master.db.logs.appendLog(logid, content, finish=finish)
-        await self.generateEvent(logid, "append")
-        if finish:
-            await self.generateEvent(logid, "finished")
+        await self.generateEvent(logid, *(("append", "finished") if finish else ("append",)))
         return res
 
     @base.updateMethod

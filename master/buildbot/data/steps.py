@@ -83,10 +83,6 @@ class Step(base.ResourceType):
         /steps/:stepid
     """
 
-    async def generateEvent(self, stepid: int, event: str) -> None:
-        if self.wantsEvent(event, stepid=stepid):
-            self.produceEvent(await self.master.data.get(("steps", stepid)), event)
-
     @base.updateMethod
     async def addStep(
         self, buildid: int, name: str, start: bool = False, locks_acquired: bool = False
@@ -100,9 +96,7 @@ class Step(base.ResourceType):
         stepid, number, name = await self.master.db.steps.addStep(
             buildid, name, "pending", started_at=started_at, locks_acquired=locks_acquired
         )
-        await self.generateEvent(stepid, "new")
-        if start:
-            await self.generateEvent(stepid, "started")
+        await self.generateEvent(stepid, *(("new", "started") if start else ("new",)))
         return stepid, number, name
 
     @base.updateMethod

@@ -92,10 +92,6 @@ class TestResultSet(base.ResourceType):
     }
     eventPathPatterns = "/test_result_sets/:test_result_setid"
 
-    async def generateEvent(self, setid: int, event: str) -> None:
-        if self.wantsEvent(event, test_result_setid=setid):
-            self.produceEvent(await self.master.data.get(("test_result_sets", setid)), event)
-
     @base.updateMethod
     async def addTestResultSet(
         self,

@@ -99,10 +99,6 @@ class Worker(base.ResourceType):
     }
     eventPathPatterns = "/workers/:workerid"
 
-    async def generateEvent(self, workerid: int, event: str) -> None:
-        if self.wantsEvent(event, workerid=workerid):
-            self.produceEvent(await self.master.data.get(("workers", workerid)), event)
-
     @base.updateMethod
     def findWorkerId(self, name: str):
         return self.master.db.workers.findWorkerId(name)

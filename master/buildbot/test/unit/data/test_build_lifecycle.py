@@ -1,6 +1,8 @@
 """Builders, workers, buildsets, build requests, builds, steps, logs and build properties:
 endpoints and update methods, with the MQ events each update emits."""
 
+from twisted.internet import defer
+
 from buildbot.data.exceptions import InvalidControlException
 from buildbot.data.resultspec import Filter
 from buildbot.mq import simple
@@ -402,6 +404,32 @@ class Tests(dataapi.DataMixin):
         self.assertEqual(len(reads), 1)
         self.assertEqual([k for k, _ in got], [f"steps/{stepid}/finished"])
         self.assertEqual((got[0][1]["results"], got[0][1]["state_string"]), (SUCCESS, "compiled"))
+
+    async def test_update_methods_return_deferreds(self):
+        # also those written as coroutines: callers chain on them (addErrback...)
+        buildid, _, _ = await self.start_build()
+        d = self.data.updates.setBuildStateString(buildid, "waiting")
+        self.assertIsInstance(d, defer.Deferred)
+        await d
+        self.assertEqual((await self.data.get(("builds", buildid)))["state_string"], "waiting")
+
+    async def test_two_events_of_one_write_read_the_row_once(self):
+        buildid, _, _ = await self.start_build()
+        mq = simple.SimpleMQ()
+        self.master.mq = mq
+        got = []
+        await mq.startConsuming(lambda k, d: got.append("/".join(k)), ("steps", None, None))
+        reads = []
+        get_step = self.master.db.steps.getStep
+        self.patch(
+            self.master.db.steps,
+            "getStep",
+            lambda *a, **kw: reads.append(a) or get_step(*a, **kw),
+        )
+        stepid, _, _ = await self.data.updates.addStep(buildid, "compile", start=True)
+        await flushEventualQueue()
+        self.assertEqual(got, [f"steps/{stepid}/new", f"steps/{stepid}/started"])
+        self.assertEqual(len(reads), 1)
 
     async def test_steps_and_logs(self):
         buildid, _, _ = await self.start_build()
