@@ -74,7 +74,6 @@ class PBChangeSource(base.ChangeSource):
             name = f"PBChangeSource:{user}:{port}" if port is not None else f"PBChangeSource:{user}"
         super().__init__(user=user, passwd=passwd, port=port, prefix=prefix, name=name)
         self.registration: Any = None
-        self.registered_port: Any = None
 
     def checkConfig(
         self,
@@ -122,7 +121,6 @@ class PBChangeSource(base.ChangeSource):
         self.registration = self.master.pbmanager.register(
             port, self.user, self.passwd, self._perspective
         )
-        self.registered_port = port
 
     async def _unregister(self) -> None:
         registration, self.registration = self.registration, None

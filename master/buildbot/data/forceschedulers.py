@@ -43,7 +43,7 @@ def forcescheduler_dict(s: Any) -> dict[str, Any]:
         "label": s.label,
         "builder_names": list(s.builderNames),
         "enabled": bool(s.enabled),
-        "all_fields": [f.getSpec() for f in s.all_fields],
+        "all_fields": s.getAllFieldsSpec(),
     }
 
 

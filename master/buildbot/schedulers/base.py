@@ -33,6 +33,8 @@ from zope.interface import implementer
 
 from buildbot import config, interfaces
 from buildbot.data.exceptions import InvalidControlArguments
+from buildbot.data.properties import as_property_dict
+from buildbot.process.properties import Properties
 from buildbot.util import service
 
 #: keys a `codebases` entry may give
@@ -50,28 +52,6 @@ def _renderable(value: Any) -> bool:
     return interfaces.IRenderable.providedBy(value)
 
 
-class _PropertiesView:
-    """The few IProperties reads a renderable may make, over a {name: (value, source)}
-    dict. Stands in until the properties layer brings the real Properties class."""
-
-    def __init__(self, props: Mapping[str, tuple[Any, str]], master: Any) -> None:
-        self._props = props
-        self.master = master
-        self.sourcestamps: list[Any] = []
-        self.changes: list[Any] = []
-
-    def getProperty(self, name: str, default: Any = None) -> Any:
-        return self._props[name][0] if name in self._props else default
-
-    def hasProperty(self, name: str) -> bool:
-        return name in self._props
-
-    has_key = hasProperty
-
-    def render(self, value: Any) -> defer.Deferred[Any]:
-        return defer.ensureDeferred(render(value, self))
-
-
 async def render(value: Any, props: Any) -> Any:
     """`value` with its renderables (also inside lists, tuples and dicts) rendered."""
     if _renderable(value):
@@ -82,19 +62,6 @@ async def render(value: Any, props: Any) -> Any:
     if isinstance(value, dict):
         return {k: await render(v, props) for k, v in value.items()}
     return value
-
-
-def as_property_dict(properties: Any) -> dict[str, tuple[Any, str]]:
-    """{name: (value, source)} from such a dict or from an object with `asDict()`."""
-    if properties is None:
-        return {}
-    if hasattr(properties, "asDict"):
-        properties = properties.asDict()
-    out = {}
-    for name, pair in properties.items():
-        value, source = pair
-        out[name] = (value, source)
-    return out
 
 
 def check_builder_names(owner: str, builderNames: Any) -> None:
@@ -366,9 +333,12 @@ class BaseScheduler(service.ClusteredBuildbotService):
         `kw` goes to the data API's `addBuildset` (parent_buildid...). Returns
         (bsid, {builderid: brid}).
         """
-        props = as_property_dict(properties)
+        props = as_property_dict(properties or {})
         props.update(self.properties)
-        view = _PropertiesView(props, self.master)
+        view = Properties()
+        # assigned directly: setProperty would insist on JSON-able (unrendered) values
+        view.properties = props
+        view.master = self.master
         names = await render(builderNames or self.builderNames, view)
         builderids: list[int] = []
         for name in names:

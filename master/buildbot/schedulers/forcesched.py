@@ -167,32 +167,6 @@ class ForceScheduler(BaseScheduler):
     reasonString=..., buttonName=None, label=None, codebases=None, properties=None,
     priority=None)`: see config.md §6."""
 
-    def __init__(
-        self,
-        name: str,
-        builderNames: Any,
-        username: Any = None,
-        reason: Any = None,
-        reasonString: str = DEFAULT_REASON_STRING,
-        buttonName: str | None = None,
-        label: str | None = None,
-        codebases: Any = None,
-        properties: Any = None,
-        priority: Any = None,
-    ) -> None:
-        super().__init__(
-            name,
-            builderNames,
-            username=username,
-            reason=reason,
-            reasonString=reasonString,
-            buttonName=buttonName,
-            label=label,
-            codebases=codebases,
-            properties=properties,
-            priority=priority,
-        )
-
     def checkConfig(  # type: ignore[override]
         self,
         builderNames: Any,

@@ -16,7 +16,8 @@ from twisted.python import failure
 from zope.interface import implementer
 
 from buildbot import config, interfaces
-from buildbot.schedulers.base import BaseScheduler, DisabledSchedulerError, as_property_dict
+from buildbot.data.properties import as_property_dict
+from buildbot.schedulers.base import BaseScheduler, DisabledSchedulerError
 
 _COMPLETE = ("buildsets", None, "complete")
 
@@ -105,7 +106,7 @@ class Triggerable(BaseScheduler):
     ) -> tuple[int, dict[int, int]]:
         if not self.enabled:
             raise DisabledSchedulerError(f"scheduler {self.name!r} is disabled")
-        props = as_property_dict(set_props)
+        props = as_property_dict(set_props or {})
         bsid, brids = await self.addBuildsetForSourceStampsWithDefaults(
             self._reason(props),
             sourcestamps=sourcestamps or [],

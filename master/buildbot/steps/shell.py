@@ -13,6 +13,12 @@ from buildbot.process.results import FAILURE, SUCCESS, WARNINGS, worst_status
 _UNSET: Any = object()
 
 
+def _check_command(step: Any) -> None:
+    # a subclass with a class-level command does not need one passed
+    if step.command is None and type(step).command is None:
+        config.error(f"{type(step).__name__}'s `command' argument is not specified")
+
+
 class ShellCommand(buildstep.ShellMixin, buildstep.BuildStep):
     """Runs `command` on the worker; the result is the command's (by `decodeRC`)."""
 
@@ -21,13 +27,7 @@ class ShellCommand(buildstep.ShellMixin, buildstep.BuildStep):
     def __init__(self, **kwargs: Any) -> None:
         kwargs = self.setupShellMixin(kwargs)
         super().__init__(**kwargs)
-        if self.command is None and type(self)._requires_command():
-            config.error(f"{type(self).__name__}'s `command' argument is not specified")
-
-    @classmethod
-    def _requires_command(cls) -> bool:
-        # a subclass with a class-level command does not need one passed
-        return cls.command is None
+        _check_command(self)
 
     async def run(self) -> int:
         cmd = await self.makeRemoteShellCommand()
@@ -69,8 +69,7 @@ class SetPropertyFromCommand(buildstep.ShellMixin, buildstep.BuildStep):
             config.error("SetPropertyFromCommand: exactly one of property and extract_fn")
         kwargs = self.setupShellMixin(kwargs)
         super().__init__(**kwargs)
-        if self.command is None:
-            config.error("SetPropertyFromCommand's `command' argument is not specified")
+        _check_command(self)
         self.property_changes: dict[str, Any] = {}
 
     async def run(self) -> int:
@@ -150,8 +149,7 @@ class WarningCountingShellCommand(buildstep.ShellMixin, buildstep.BuildStep):
         self.suppressions: list[tuple[Any, Any, int | None, int | None]] = []
         kwargs = self.setupShellMixin(kwargs)
         super().__init__(**kwargs)
-        if self.command is None and type(self).command is None:
-            config.error(f"{type(self).__name__}'s `command' argument is not specified")
+        _check_command(self)
         if suppressionList is not None:
             self.addSuppression(suppressionList)
         self.warnCount = 0

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import posixpath
 import stat
 from typing import Any
 
@@ -51,11 +50,12 @@ class _TransferBuildStep(buildstep.BuildStep):
     def _master_path(self, path: str) -> str:
         return os.path.join(self.master.basedir, os.path.expanduser(path))
 
-    def _describe(self, running: str, done: str) -> None:
+    def _describe(self, text: str) -> None:
+        # only the descriptions the user did not set
         if type(self).description is self.description:
-            self.description = running
+            self.description = text
         if type(self).descriptionDone is self.descriptionDone:
-            self.descriptionDone = done
+            self.descriptionDone = text
         self.updateSummary()
 
     async def _stdio(self) -> Any:
@@ -187,9 +187,7 @@ class FileUpload(_TransferBuildStep):
     async def run(self) -> int:
         source = self.workersrc
         masterdest = self._master_path(self.masterdest)
-        self._describe(
-            f"uploading {os.path.basename(source)}", f"uploading {os.path.basename(source)}"
-        )
+        self._describe(f"uploading {os.path.basename(source)}")
         workdir = await self.render(self.workdir)
         await self._add_url(masterdest)
         return await self._upload_file(source, masterdest, workdir, self.mode, self.keepstamp)
@@ -228,7 +226,7 @@ class DirectoryUpload(_TransferBuildStep):
         source = self.workersrc
         masterdest = self._master_path(self.masterdest)
         name = os.path.basename(source.rstrip("/\\")) or source
-        self._describe(f"uploading {name}", f"uploading {name}")
+        self._describe(f"uploading {name}")
         workdir = await self.render(self.workdir)
         await self._add_url(masterdest)
         return await self._upload_directory(source, masterdest, workdir, self.compress)
@@ -287,7 +285,7 @@ class MultipleFileUpload(_TransferBuildStep):
         """Hook called once all uploads are done (may return a Deferred)."""
 
     def _path_module(self) -> Any:
-        return getattr(self.build, "path_module", None) or posixpath
+        return self.build.path_module
 
     async def _expand(self, patterns: list[str], workdir: Any) -> list[str] | None:
         """The worker's paths matching `patterns` (None if a glob command failed)."""
@@ -337,7 +335,7 @@ class MultipleFileUpload(_TransferBuildStep):
                 return FAILURE
             sources = expanded
         count = len(sources)
-        self._describe(f"uploading {count} file(s)", f"uploading {count} file(s)")
+        self._describe(f"uploading {count} file(s)")
         if not sources:
             return SKIPPED
         result = SUCCESS
@@ -382,9 +380,7 @@ class _DownloadStep(_TransferBuildStep):
         if reader is None:
             return FAILURE
         dest = self.workerdest
-        self._describe(
-            f"downloading to {os.path.basename(dest)}", f"downloading to {os.path.basename(dest)}"
-        )
+        self._describe(f"downloading to {os.path.basename(dest)}")
         await self._note(f"downloading to {dest}")
         args = {
             "workerdest": dest,
@@ -503,6 +499,5 @@ class JSONPropertiesDownload(StringDownload):
 
     def _content(self) -> str:
         props = {name: value for name, value, _ in self.build.getProperties().asList()}
-        get_stamps = getattr(self.build, "getAllSourceStamps", None)
-        stamps = get_stamps() if get_stamps is not None else getattr(self.build, "sources", [])
+        stamps = self.build.getAllSourceStamps()
         return json.dumps({"properties": props, "sourcestamps": [ss.asDict() for ss in stamps]})

@@ -154,9 +154,7 @@ class Trigger(buildstep.BuildStep):
         if self.alwaysUseLatest:
             return []
         by_codebase = {}
-        build = self.build
-        stamps = build.getAllSourceStamps() if hasattr(build, "getAllSourceStamps") else []
-        for ss in stamps or getattr(build, "sources", []):
+        for ss in self.build.getAllSourceStamps():
             by_codebase[ss.codebase] = _stamp_dict(ss)
         if self.updateSourceStamp:
             got = self.getAllGotRevisions()

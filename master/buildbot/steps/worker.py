@@ -249,7 +249,5 @@ class CompositeStepMixin:
         )
 
     def workerPathToMasterPath(self: Any, path: str) -> str:
-        path_module = getattr(self.build, "path_module", None)
-        if path_module is None:
-            import posixpath as path_module
+        path_module = self.build.path_module
         return path_module.join(*path_module.split(path)) if path else path

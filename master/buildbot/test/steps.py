@@ -13,6 +13,7 @@ class MyTests(StepTestMixin, unittest.TestCase):
 
 from __future__ import annotations
 
+import posixpath
 from types import SimpleNamespace
 from typing import Any
 
@@ -47,6 +48,7 @@ class FakeBuild(PropertiesMixin):
         self.lock_registry = LockRegistry()
         self.config_version = 1
         self.workername = "w1"
+        self.path_module: Any = posixpath
 
     def getProperties(self) -> Properties:
         return self.properties
@@ -56,6 +58,9 @@ class FakeBuild(PropertiesMixin):
 
     def getSourceStamp(self, codebase: str = "") -> Any:
         return None
+
+    def getAllSourceStamps(self) -> list[Any]:
+        return list(self.sources)
 
 
 class StepTestMixin(TestReactorMixin):

@@ -279,6 +279,42 @@ class MultipleFileUploadTests(TransferTestCase):
         self.assertIn("gone not found on the worker", await self.stdio())
         self.assertEqual(self.read("out", "a.txt"), b"A")
 
+    async def test_all_uploads_done(self):
+        done: list[tuple[int, list[str], str]] = []
+
+        class Upload(transfer.MultipleFileUpload):
+            def allUploadsDone(self, result, sources, masterdest):
+                done.append((result, list(sources), masterdest))
+
+        self.setup_step(Upload(["gone", "a.txt"], "out"))
+        self.conn.expect("stat", {"file": "gone"}, rc=2)
+        self.conn.expect("stat", {"file": "a.txt"}, updates=[{"stat": FILE_STAT}])
+        self.conn.expect("uploadFile", action=upload(b"A"))
+        self.assertEqual(await self.run_step(), FAILURE)
+        self.assertEqual(done, [(FAILURE, ["gone", "a.txt"], self.master_file("out"))])
+
+    async def test_stop_between_uploads(self):
+        done: list[str] = []
+        all_done: list[list[str]] = []
+
+        class Upload(transfer.MultipleFileUpload):
+            def uploadDone(self, result, source, masterdest):
+                done.append(source)
+                return self.interrupt("stop it")
+
+            def allUploadsDone(self, result, sources, masterdest):
+                all_done.append(list(sources))
+
+        self.setup_step(Upload(["a.txt", "b.txt"], "out"))
+        # b.txt is never looked at: the step stopped after a.txt
+        self.conn.expect("stat", {"file": "a.txt"}, updates=[{"stat": FILE_STAT}])
+        self.conn.expect("uploadFile", {"workersrc": "a.txt"}, action=upload(b"A"))
+        self.assertEqual(await self.run_step(), EXCEPTION)
+        self.assertEqual(done, ["a.txt"])
+        self.assertEqual(all_done, [["a.txt", "b.txt"]])
+        self.assertEqual(self.read("out", "a.txt"), b"A")
+        self.assertFalse(os.path.exists(self.master_file("out", "b.txt")))
+
 
 class DownloadTests(TransferTestCase):
     async def test_file_download(self):
