@@ -125,6 +125,16 @@ class Build(properties.PropertiesMixin):
     def path_cls(self) -> Any:
         return self.path_module
 
+    @property
+    def lock_registry(self) -> Any:
+        """Where the locks of this build and its steps are found (the botmaster's)."""
+        return self.builder.botmaster.locks
+
+    @property
+    def config_version(self) -> int:
+        """The configuration the locks are resolved against."""
+        return self.builder.botmaster.config_version
+
     def addStepsAfterCurrentStep(self, step_factories: Iterable[Any]) -> None:
         factories = [get_factory_from_step_or_factory(s) for s in step_factories]
         self._factories.extendleft(reversed(factories))
@@ -278,8 +288,7 @@ class Build(properties.PropertiesMixin):
 
     async def _acquire_locks(self, worker: Any, accesses: list[Any]) -> None:
         updates = self.master.data.updates
-        botmaster = self.builder.botmaster
-        self._locks = botmaster.locks.resolve(accesses, worker.name, botmaster.config_version)
+        self._locks = self.lock_registry.resolve(accesses, worker.name, self.config_version)
         stepid, _, _ = await updates.addStep(self.buildid, "locks_acquire", start=True)
         reactor = self.master.reactor
         started = reactor.seconds()

@@ -498,31 +498,16 @@ class BuildStep(PropertiesMixin, metaclass=_StepMeta):
 
     # --- locks -------------------------------------------------------------------------
 
-    def _lock_registry(self) -> Any:
-        botmaster = getattr(self.master, "botmaster", None)
-        # the real BotMaster keeps its LockRegistry as `locks`
-        for registry in (
-            getattr(self.build, "lock_registry", None),
-            getattr(botmaster, "lock_registry", None),
-            getattr(botmaster, "locks", None),
-        ):
-            if registry is not None:
-                return registry
-        raise RuntimeError("no lock registry: the build or the botmaster must provide one")
-
     def acquireLocks(self) -> defer.Deferred[None]:
         return defer.ensureDeferred(self._acquire_locks())
 
     async def _acquire_locks(self) -> None:
         if not self._lock_set:
-            version = getattr(self.build, "config_version", None)
-            if version is None:
-                botmaster = getattr(self.master, "botmaster", None)
-                version = getattr(botmaster, "config_version", None)
-            if version is None:
-                version = getattr(self.master, "config_version", 0)
+            build = self.build
             self._lock_set = list(
-                self._lock_registry().resolve(self.locks, self.getWorkerName() or "", version)
+                build.lock_registry.resolve(
+                    self.locks, self.getWorkerName() or "", build.config_version
+                )
             )
         self._lock_wait = real_locks.acquire_locks(self, self._lock_set, self._waiting_for)
         try:
@@ -980,10 +965,9 @@ class ShellMixin:
             return
         if args.get("usePTY") and remotecommand._older(version, "2.7"):
             await stdio.addHeader("NOTE: worker does not allow master to override usePTY\n")
-            args["usePTY"] = None
         if args.get("interruptSignal") and remotecommand._older(version, "2.15"):
             await stdio.addHeader("NOTE: worker does not allow master to specify interruptSignal\n")
-            args["interruptSignal"] = None
+        # RemoteShellCommand leaves out what the old worker does not know
 
     def _command_summary(self: Any, done: bool) -> dict[str, str] | None:
         if not self.rendered:

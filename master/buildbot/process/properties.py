@@ -188,6 +188,8 @@ class Properties:
 
     def cleanupTextFromSecrets(self, text: str) -> str:
         """`text` with every secret rendered here replaced by `<name>`."""
+        if not self._used_secrets:  # the usual case, on every chunk of output
+            return text
         # longest first, so that a secret containing another is replaced whole
         for value in sorted(self._used_secrets, key=len, reverse=True):
             text = text.replace(value, f"<{self._used_secrets[value]}>")

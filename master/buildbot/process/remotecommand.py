@@ -98,10 +98,9 @@ class RemoteCommand(pb.Referenceable):
         self.delayedLogs[logfileName] = (activateCallBack, closeWhenFinished)
 
     def _scrub(self, text: str) -> str:
-        build = getattr(self.step, "build", None)
-        props = getattr(build, "properties", None)
-        cleanup = getattr(props, "cleanupTextFromSecrets", None)
-        return cleanup(text) if cleanup is not None else text
+        # the step knows the build's secrets (a command run without a step has none)
+        scrub = getattr(self.step, "_scrub", None)
+        return scrub(text) if scrub is not None else text
 
     def addStdout(self, data: Any) -> defer.Deferred[None]:
         data = self._scrub(_text(data))

@@ -127,8 +127,8 @@ class DirectoryWriter(FileWriter):
     ) -> None:
         self.destroot = os.path.abspath(destroot)
         self.compress = compress
-        archive = os.path.join(os.path.dirname(self.destroot) or ".", ".upload-archive.tar")
-        super().__init__(archive, maxsize, mode, reactor=reactor)
+        # the archive goes to a temporary file (_thd_open), unpacked into destroot
+        super().__init__(self.destroot, maxsize, mode, reactor=reactor)
 
     def _thd_open(self) -> None:
         os.makedirs(os.path.dirname(self.destroot) or ".", exist_ok=True)
