@@ -177,6 +177,43 @@ class TestBuild(BuildEngineMixin, TestReactorMixin, unittest.TestCase):
         self.assertEqual([b["results"] for b in builds], [RETRY, SUCCESS])
         self.assertEqual((await self.requests())[brid]["results"], SUCCESS)
 
+    async def test_stop_while_waiting_for_builder_locks(self):
+        lock = MasterLock("one")
+        gate = defer.Deferred()
+        self.add_worker("w1", ["b1"])
+        self.add_worker("w2", ["b2"])
+        await self.configure(
+            [
+                {"name": "b1", "steps": [self.step("a", gate=gate)], "extra": {"locks": [lock]}},
+                {
+                    "name": "b2",
+                    "workernames": ["w2"],
+                    "steps": [self.step("b")],
+                    "extra": {"locks": [lock.access("exclusive")]},
+                },
+            ]
+        )
+        await self.add_buildset("b1")
+        await self.settle()
+        await self.add_buildset("b2")
+        await self.settle()
+        b2id = await self.botmaster.builders["b2"].getBuilderId()
+        builds = {b["builderid"]: b for b in await self.builds()}
+        waiting = builds[b2id]
+        self.assertEqual(waiting["state_string"], "waiting for locks")
+        await self.master.data.control("stop", {"reason": "no"}, ("builds", waiting["buildid"]))
+        await self.settle()
+        builds = {b["builderid"]: b for b in await self.builds()}
+        self.assertEqual(builds[b2id]["results"], CANCELLED)
+        self.assertEqual(
+            await self.step_rows(waiting["buildid"]),
+            [("worker_preparation", SUCCESS), ("locks_acquire", CANCELLED)],
+        )
+        self.assertEqual(self.ran, ["a"])  # b never ran
+        gate.callback(SUCCESS)
+        await self.settle()
+        self.assertEqual(self.ran, ["a"])
+
     async def test_builder_locks(self):
         lock = MasterLock("one")
         gate = defer.Deferred()
