@@ -196,11 +196,6 @@ class AbstractWorker(service.BuildbotService):
         self._start_missing_timer()
         await self.master.data.updates.workerDisconnected(self.workerid, self.master.masterid)
 
-    def _wait_detached(self, conn: Any) -> defer.Deferred[None]:
-        d: defer.Deferred[None] = defer.Deferred()
-        conn.notifyOnDisconnect(lambda: d.called or d.callback(None))
-        return d
-
     def builderList(self) -> list[tuple[str, str]]:
         """(builder name, builder dir on the worker) of the builders this worker serves."""
         cfg = getattr(self.master, "config", None)
@@ -315,7 +310,7 @@ class AbstractWorker(service.BuildbotService):
         conn = self.conn
         if conn is None:
             return
-        gone = self._wait_detached(conn)
+        gone = conn.waitForDisconnect()
         conn.loseConnection()
         await gone
 

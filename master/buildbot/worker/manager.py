@@ -130,8 +130,7 @@ class WorkerManager(service.BuildbotServiceManager):
         else:
             log.msg(f"worker {workerName!r}: rejecting duplicate worker, the old one is alive")
             raise DuplicateWorkerRejected(f"rejecting duplicate worker {workerName!r}")
-        gone: defer.Deferred[None] = defer.Deferred()
-        old.notifyOnDisconnect(lambda: gone.called or gone.callback(None))
+        gone = old.waitForDisconnect()
         old.loseConnection()
         gone.addTimeout(DUPLICATE_PROBE_TIMEOUT, self.master.reactor)
         try:

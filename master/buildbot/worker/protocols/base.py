@@ -8,6 +8,8 @@ from typing import Any
 from twisted.internet import defer, task
 from twisted.python import log
 
+from buildbot.util import service
+
 #: seconds between two keepalives the master sends a connected worker
 KEEPALIVE_INTERVAL = 3600
 
@@ -61,6 +63,12 @@ class Connection:
             except Exception:
                 log.err(None, f"after the disconnection of {self.name!r}")
 
+    def waitForDisconnect(self) -> defer.Deferred[None]:
+        """A Deferred that fires once the connection is gone."""
+        d: defer.Deferred[None] = defer.Deferred()
+        self.notifyOnDisconnect(lambda: d.called or d.callback(None))
+        return d
+
     def startKeepaliveTimer(self) -> None:
         """Send `_send_keepalive` every KEEPALIVE_INTERVAL seconds, on the master's clock."""
         self.stopKeepaliveTimer()
@@ -82,6 +90,13 @@ class Connection:
         """The version of `command` the worker announced, None if it has not."""
         commands = self.info.get("worker_commands") or {}
         return commands.get(command)
+
+    def _builder(self, builderName: str) -> Any:
+        """The worker's object for `builderName`, as the last builder list returned it."""
+        ref = self.builders.get(builderName)
+        if ref is None:
+            raise KeyError(f"worker {self.name!r} does not serve builder {builderName!r}")
+        return ref
 
     # to be provided by each transport
 
@@ -117,3 +132,75 @@ class Connection:
 
     def remoteShutdown(self) -> defer.Deferred[Any]:
         raise NotImplementedError
+
+
+def shutdownAnswer(d: defer.Deferred[Any], gone: tuple[type, ...]) -> defer.Deferred[None]:
+    """`d`, the answer to a shutdown request, reduced to None. The worker stops
+    right away, so a connection lost with one of the `gone` errors is success too."""
+
+    def lost(f: Any) -> Any:
+        if f.check(*gone):
+            return None
+        return f
+
+    return d.addCallbacks(lambda _: None, lost)
+
+
+class Listener(service.AsyncMultiService):
+    """Registers each configured worker on a transport's port; a worker that logs
+    in goes to the worker manager, which settles duplicates and attaches it.
+
+    A transport provides `_register` (how to register on its port) and
+    `_makeConnection` (the Connection for a login)."""
+
+    # unnamed: the worker manager removes named children the config does not list
+    name = None
+
+    def __init__(self) -> None:
+        super().__init__()
+        # workername -> (port, password, registration)
+        self._registrations: dict[str, tuple[Any, Any, Any]] = {}
+
+    async def updateRegistration(self, workername: str, password: Any, port: Any) -> None:
+        """Have `workername` registered on `port` (None: not at all) with `password`."""
+        current = self._registrations.get(workername)
+        if current is not None:
+            if port is not None and current[0] == port and current[1] == password:
+                return
+            del self._registrations[workername]
+            await current[2].unregister()
+        if port is None:
+            return
+        registration = await self._register(port, workername, password)
+        self._registrations[workername] = (port, password, registration)
+
+    def registeredNames(self) -> list[str]:
+        return list(self._registrations)
+
+    def getRegistration(self, workername: str) -> Any:
+        entry = self._registrations.get(workername)
+        return entry[2] if entry is not None else None
+
+    async def _register(self, port: Any, workername: str, password: Any) -> Any:
+        """Register `workername` on `port`, logins going to `_attach`; returns the
+        registration (something with `unregister()`)."""
+        raise NotImplementedError
+
+    def _makeConnection(self, worker: Any, peer: Any) -> Connection:
+        """The Connection for `worker`, logged in from `peer` (PB mind, msgpack protocol)."""
+        raise NotImplementedError
+
+    async def _attach(self, peer: Any, workername: str) -> Connection:
+        workers = self.master.workers
+        worker = workers.getWorkerByName(workername)
+        if worker is None:
+            raise RuntimeError(f"no worker named {workername!r} is configured")
+        conn = self._makeConnection(worker, peer)
+        await workers.newConnection(conn, workername)
+        conn.attached()  # type: ignore[attr-defined]
+        return conn
+
+    async def stopService(self) -> None:  # type: ignore[override]
+        for workername in list(self._registrations):
+            await self.updateRegistration(workername, None, None)
+        await super().stopService()

@@ -15,7 +15,6 @@ from typing import Any
 from twisted.internet import defer, error
 from twisted.python import log
 
-from buildbot.util import service
 from buildbot.worker.protocols import base
 from buildbot.worker.protocols.msgpack_args import WorkerPaths, translate, update_value
 
@@ -203,13 +202,7 @@ class Connection(base.Connection):
         )
 
     def remoteShutdown(self) -> defer.Deferred[None]:
-        def gone(f: Any) -> None:
-            # the worker stops right away, so losing the connection is success
-            if f.check(*_CONNECTION_GONE):
-                return None
-            return f
-
-        return self._request("shutdown").addCallbacks(lambda _: None, gone)
+        return base.shutdownAnswer(self._request("shutdown"), _CONNECTION_GONE)
 
     # --- worker -> master ---------------------------------------------------------
 
@@ -279,58 +272,24 @@ class Connection(base.Connection):
         return self._reader(message).remote_close()
 
 
-class Listener(service.AsyncMultiService):
-    """Registers each configured worker on the msgpack port; connections go to the
-    worker manager, which decides about duplicates and attaches the worker."""
-
-    # unnamed: the worker manager removes named children the config does not list
-    name = None
+class Listener(base.Listener):
+    """Registers each configured worker on the msgpack port."""
 
     def __init__(self) -> None:
         super().__init__()
         # made on the first registration: autobahn is only loaded by masters that
         # configure this protocol
         self.manager: Any = None
-        # workername -> (port, password, registration)
-        self._registrations: dict[str, tuple[Any, Any, Any]] = {}
 
-    async def updateRegistration(self, workername: str, password: Any, port: Any) -> None:
-        """Have `workername` registered on `port` (None: not at all) with `password`."""
-        current = self._registrations.get(workername)
-        if current is not None:
-            if port is not None and current[0] == port and current[1] == password:
-                return
-            del self._registrations[workername]
-            await current[2].unregister()
-        if port is None:
-            return
+    async def _register(self, port: Any, workername: str, password: Any) -> Any:
         if self.manager is None:
             from buildbot.worker.protocols.manager.msgpack import MsgManager
 
             self.manager = MsgManager()
             await self.manager.setServiceParent(self)
-        registration = self.manager.register(port, workername, password, self._connected)
-        self._registrations[workername] = (port, password, registration)
+        return self.manager.register(port, workername, password, self._attach)
 
-    def registeredNames(self) -> list[str]:
-        return list(self._registrations)
-
-    def getRegistration(self, workername: str) -> Any:
-        entry = self._registrations.get(workername)
-        return entry[2] if entry is not None else None
-
-    async def _connected(self, protocol: Any, workername: str) -> Connection:
-        workers = self.master.workers
-        worker = workers.getWorkerByName(workername)
-        if worker is None:
-            raise RuntimeError(f"no worker named {workername!r} is configured")
-        conn = Connection(self.master, worker, protocol)
-        protocol.connection = conn
-        await workers.newConnection(conn, workername)
-        conn.attached()
+    def _makeConnection(self, worker: Any, peer: Any) -> Connection:
+        conn = Connection(self.master, worker, peer)
+        peer.connection = conn
         return conn
-
-    async def stopService(self) -> None:  # type: ignore[override]
-        for workername in list(self._registrations):
-            await self.updateRegistration(workername, None, None)
-        await super().stopService()

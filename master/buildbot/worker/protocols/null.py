@@ -60,12 +60,6 @@ class Connection(base.Connection):
         method = getattr(obj, f"remote_{name}")
         return defer.maybeDeferred(method, *(self._wrap(a) for a in args))
 
-    def _builder(self, builderName: str) -> Any:
-        wfb = self.builders.get(builderName)
-        if wfb is None:
-            raise KeyError(f"worker {self.name!r} does not serve builder {builderName!r}")
-        return wfb
-
     # --- the life of the connection ------------------------------------------------
 
     def loseConnection(self) -> None:

@@ -8,7 +8,6 @@ from twisted.internet import defer, error
 from twisted.python import log
 from twisted.spread import pb
 
-from buildbot.util import service
 from buildbot.worker.protocols import base
 
 _CONNECTION_GONE = (pb.PBConnectionLost, error.ConnectionLost, error.ConnectionDone)
@@ -36,7 +35,7 @@ class Connection(base.Connection, pb.Avatar):
 
     # life-cycle
 
-    def attached(self, mind: Any) -> None:
+    def attached(self, mind: Any = None) -> None:
         self.startKeepaliveTimer()
 
     def detached(self, mind: Any = None) -> None:
@@ -107,12 +106,6 @@ class Connection(base.Connection, pb.Avatar):
 
         return d.addCallback(keep)
 
-    def _builder(self, builderName: str) -> Any:
-        ref = self.builders.get(builderName)
-        if ref is None:
-            raise KeyError(f"worker {self.name!r} does not serve builder {builderName!r}")
-        return ref
-
     def remoteStartBuild(self, builderName: str) -> defer.Deferred[Any]:
         return defer.maybeDeferred(lambda: self._builder(builderName).callRemote("startBuild"))
 
@@ -139,14 +132,7 @@ class Connection(base.Connection, pb.Avatar):
 
     def remoteShutdown(self) -> defer.Deferred[None]:
         d = defer.maybeDeferred(self.mind.callRemote, "shutdown")
-
-        def gone(f: Any) -> None:
-            # the worker stops right away, so losing the connection is success
-            if f.check(*_CONNECTION_GONE):
-                return None
-            return f
-
-        return d.addCallbacks(lambda _: None, gone)
+        return base.shutdownAnswer(d, _CONNECTION_GONE)
 
 
 _MISSING = object()
@@ -157,51 +143,11 @@ def _unless_missing(d: defer.Deferred[Any]) -> defer.Deferred[Any]:
     return d.addErrback(lambda f: _MISSING if _is_no_such_method(f) else f)
 
 
-class Listener(service.AsyncMultiService):
-    """Registers each configured worker with the PB manager; logins come to the
-    worker manager, which decides about duplicates and attaches the worker."""
+class Listener(base.Listener):
+    """Registers each configured worker with the master's PB manager."""
 
-    # unnamed: the worker manager removes named children the config does not list
-    name = None
+    async def _register(self, port: Any, workername: str, password: Any) -> Any:
+        return self.master.pbmanager.register(port, workername, password, self._attach)
 
-    def __init__(self) -> None:
-        super().__init__()
-        # workername -> (portstr, password, registration)
-        self._registrations: dict[str, tuple[str, Any, Any]] = {}
-
-    async def updateRegistration(self, workername: str, password: Any, portstr: Any) -> None:
-        """Have `workername` registered on `portstr` (None: not at all) with `password`."""
-        current = self._registrations.get(workername)
-        if current is not None:
-            if portstr is not None and current[0] == portstr and current[1] == password:
-                return
-            del self._registrations[workername]
-            await current[2].unregister()
-        if portstr is None:
-            return
-        registration = self.master.pbmanager.register(
-            portstr, workername, password, self._getPerspective
-        )
-        self._registrations[workername] = (portstr, password, registration)
-
-    def registeredNames(self) -> list[str]:
-        return list(self._registrations)
-
-    def getRegistration(self, workername: str) -> Any:
-        entry = self._registrations.get(workername)
-        return entry[2] if entry is not None else None
-
-    async def _getPerspective(self, mind: Any, workername: str) -> Connection:
-        workers = self.master.workers
-        worker = workers.getWorkerByName(workername)
-        if worker is None:
-            raise RuntimeError(f"no worker named {workername!r} is configured")
-        conn = Connection(self.master, worker, mind)
-        await workers.newConnection(conn, workername)
-        conn.attached(mind)
-        return conn
-
-    async def stopService(self) -> None:  # type: ignore[override]
-        for workername in list(self._registrations):
-            await self.updateRegistration(workername, None, None)
-        await super().stopService()
+    def _makeConnection(self, worker: Any, peer: Any) -> Connection:
+        return Connection(self.master, worker, peer)

@@ -1,3 +1,6 @@
+import time
+
+from twisted.internet import defer
 from twisted.trial import unittest
 
 from buildbot import config, interfaces
@@ -5,6 +8,7 @@ from buildbot.locks import WorkerLock
 from buildbot.test.fake import fakemaster
 from buildbot.test.reactor import TestReactorMixin
 from buildbot.worker import Worker
+from buildbot.worker.protocols.base import Connection
 
 
 class TestWorkerConfig(unittest.TestCase):
@@ -67,6 +71,23 @@ class TestWorkerConfig(unittest.TestCase):
         self.assertEqual(len(self.errors("w1", "p", locks=[object()])), 1)
 
 
+class MiniConnection(Connection):
+    """Just enough of a connection for `attached`: answers at once, builds nothing."""
+
+    def remotePrint(self, message):
+        return defer.succeed(None)
+
+    def remoteGetWorkerInfo(self):
+        self.info = {"host": "box"}
+        return defer.succeed(dict(self.info))
+
+    def remoteSetBuilderList(self, builders):
+        return defer.succeed({})
+
+    def loseConnection(self):
+        self.notifyDisconnected()
+
+
 class TestWorkerService(TestReactorMixin, unittest.TestCase):
     def setUp(self):
         self.setup_test_reactor()
@@ -88,3 +109,85 @@ class TestWorkerService(TestReactorMixin, unittest.TestCase):
         await w.reconfigServiceWithSibling(Worker("w1", "new", max_builds=3))
         self.assertEqual((w.workerid, w.password, w.max_builds), (workerid, "new", 3))
         self.assertEqual(len(self.master.data.updates.callsTo("findWorkerId")), 1)
+
+
+class TestWorkerMissing(TestReactorMixin, unittest.TestCase):
+    def setUp(self):
+        self.setup_test_reactor()
+        self.master = fakemaster.make_master(self, wantDb=True, wantMq=True, wantData=True)
+
+    async def start_worker(self, **kwargs):
+        w = Worker("w1", "pass", notify_on_missing=["a@b", "c@d"], missing_timeout=30, **kwargs)
+        await w.setServiceParent(self.master)
+        await self.master.startService()
+        self.addCleanup(self.master.stopService)
+        return w
+
+    async def attach(self, w):
+        conn = MiniConnection("w1")
+        await w.attached(conn)
+        return conn
+
+    async def detach(self, w, conn):
+        conn.loseConnection()
+        if w._detaching is not None:
+            await w._detaching
+
+    def missing_calls(self):
+        return self.master.data.updates.callsTo("workerMissing")
+
+    async def test_timer_started_on_detach_stopped_on_reattach(self):
+        w = await self.start_worker()
+        conn = await self.attach(w)
+        self.assertIsNone(w._missing_timer)
+        await self.detach(w, conn)
+        self.assertTrue(w._missing_timer.active())
+        self.reactor.advance(29)
+        # back before the timeout: nobody is told
+        await self.attach(w)
+        self.assertIsNone(w._missing_timer)
+        self.reactor.advance(3600)
+        self.assertEqual(self.missing_calls(), [])
+
+    async def test_missing_reported_with_notify_list(self):
+        w = await self.start_worker()
+        conn = await self.attach(w)
+        self.reactor.advance(5)
+        await self.detach(w, conn)
+        self.reactor.advance(29)
+        self.assertEqual(self.missing_calls(), [])
+        self.reactor.advance(1)
+        self.master.data.updates.assertCalled(
+            "workerMissing",
+            workerid=w.workerid,
+            masterid=self.master.masterid,
+            notify=["a@b", "c@d"],
+            # the last message came at the login, at time 0
+            last_connection=time.ctime(0),
+        )
+        self.assertEqual(len(self.missing_calls()), 1)
+        self.assertIsNone(w._missing_timer)
+        # once only
+        self.reactor.advance(3600)
+        self.assertEqual(len(self.missing_calls()), 1)
+
+    async def test_no_timeout_no_timer(self):
+        w = Worker("w1", "pass", notify_on_missing="a@b", missing_timeout=None)
+        await w.setServiceParent(self.master)
+        await self.master.startService()
+        self.addCleanup(self.master.stopService)
+        conn = await self.attach(w)
+        await self.detach(w, conn)
+        self.assertIsNone(w._missing_timer)
+
+    async def test_timer_cancelled_on_stop(self):
+        w = await self.start_worker()
+        conn = await self.attach(w)
+        await self.detach(w, conn)
+        timer = w._missing_timer
+        self.assertTrue(timer.active())
+        await w.disownServiceParent()
+        self.assertFalse(timer.active())
+        self.assertIsNone(w._missing_timer)
+        self.reactor.advance(3600)
+        self.assertEqual(self.missing_calls(), [])
