@@ -16,14 +16,17 @@ from buildbot.config.master import FileLoader, MasterConfig
 from buildbot.db import connector as dbconnector
 from buildbot.db import migrate
 from buildbot.mq import connector as mqconnector
+
+# the twistd.log lines `buildbot start` and `buildbot reconfig` look for (re-exported here)
+from buildbot.scripts.logwatcher import (
+    RECONFIG_COMPLETE,
+    RECONFIG_FAILED,
+    RECONFIG_STARTED,
+    RUNNING,
+    STARTUP_FAILED,
+)
 from buildbot.util import service
 
-# The lines `buildbot start` and `buildbot reconfig` look for in twistd.log.
-RUNNING = "BuildMaster is running"
-STARTUP_FAILED = "BuildMaster startup failed"
-RECONFIG_STARTED = "configuration update started"
-RECONFIG_COMPLETE = "configuration update complete"
-RECONFIG_FAILED = "configuration update failed"
 RECONFIG_ABORTED = "reconfig aborted without making any changes"
 
 #: seconds between two heartbeats of a running master

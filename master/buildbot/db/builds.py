@@ -301,8 +301,12 @@ class BuildsConnectorComponent(base.DBConnectorComponent):
                 encoded[name] = (json.dumps(value), source)
         except (RuntimeError, TypeError, ValueError) as e:
             return defer.fail(e)
+        if not encoded:
+            return defer.succeed({})
         tbl = self.db.model.build_properties
-        select = sa.select(tbl.c.name, tbl.c.value, tbl.c.source).where(tbl.c.buildid == buildid)
+        select = sa.select(tbl.c.name, tbl.c.value, tbl.c.source).where(
+            (tbl.c.buildid == buildid) & tbl.c.name.in_(list(encoded))
+        )
 
         def thdSetBuildProperties(conn: sa.Connection) -> dict[str, tuple[Any, str]]:
             old = {r.name: (r.value, r.source) for r in conn.execute(select)}
@@ -325,22 +329,6 @@ class BuildsConnectorComponent(base.DBConnectorComponent):
         self, buildid: int, name: str, value: Any, source: str
     ) -> defer.Deferred[None]:
         """Set a build property, replacing its value and source if it exists."""
-        try:
-            check_property(self, name, source)
-            encoded = json.dumps(value)
-        except (RuntimeError, TypeError, ValueError) as e:
-            return defer.fail(e)
-        tbl = self.db.model.build_properties
-        where = (tbl.c.buildid == buildid) & (tbl.c.name == name)
-        select = sa.select(tbl.c.value, tbl.c.source).where(where)
-        update = tbl.update().where(where).values(value=encoded, source=source)
-        insert = tbl.insert().values(buildid=buildid, name=name, value=encoded, source=source)
-
-        def thdSetBuildProperty(conn: sa.Connection) -> None:
-            row = conn.execute(select).first()
-            if row is None:
-                conn.execute(insert)
-            elif (row.value, row.source) != (encoded, source):
-                conn.execute(update)
-
-        return self.db.pool.do(thdSetBuildProperty)
+        d = self.setBuildProperties(buildid, {name: (value, source)})
+        d.addCallback(lambda _: None)
+        return d

@@ -66,7 +66,14 @@ class CodebaseBranchesConnectorComponent(base.DBConnectorComponent):
 
         return self.db.pool.do(thdUpdateBranch)
 
-    def _get_list(self, q) -> defer.Deferred[list[CodebaseBranchModel]]:
+    def _get_one(self, q: sa.Select) -> defer.Deferred[CodebaseBranchModel | None]:
+        def thdGetBranch(conn: sa.Connection) -> CodebaseBranchModel | None:
+            row = conn.execute(q).first()
+            return model_from_row(row) if row is not None else None
+
+        return self.db.pool.do(thdGetBranch)
+
+    def _get_list(self, q: sa.Select) -> defer.Deferred[list[CodebaseBranchModel]]:
         def thdGetBranches(conn: sa.Connection) -> list[CodebaseBranchModel]:
             return [model_from_row(row) for row in conn.execute(q)]
 
@@ -75,9 +82,7 @@ class CodebaseBranchesConnectorComponent(base.DBConnectorComponent):
     def get_branch(self, branchid: int) -> defer.Deferred[CodebaseBranchModel | None]:
         """The branch with that id, or None."""
         tbl = self.db.model.codebase_branches
-        d = self._get_list(tbl.select().where(tbl.c.id == branchid))
-        d.addCallback(lambda rows: rows[0] if rows else None)
-        return d
+        return self._get_one(tbl.select().where(tbl.c.id == branchid))
 
     def get_branch_by_name(
         self, codebaseid: int, name: str
@@ -87,9 +92,7 @@ class CodebaseBranchesConnectorComponent(base.DBConnectorComponent):
         q = tbl.select().where(
             (tbl.c.codebaseid == codebaseid) & (tbl.c.name_hash == self.hashColumns(name))
         )
-        d = self._get_list(q)
-        d.addCallback(lambda rows: rows[0] if rows else None)
-        return d
+        return self._get_one(q)
 
     def get_branches(self, codebaseid: int) -> defer.Deferred[list[CodebaseBranchModel]]:
         """The branches of a codebase, ordered by id."""

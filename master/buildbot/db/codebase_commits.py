@@ -103,12 +103,18 @@ class CodebaseCommitsConnectorComponent(base.DBConnectorComponent):
 
         return self.db.pool.do(thdAddCommit)
 
-    def _get_one(self, q) -> defer.Deferred[CodebaseCommitModel | None]:
+    def _get_one(self, q: sa.Select) -> defer.Deferred[CodebaseCommitModel | None]:
         def thdGetCommit(conn: sa.Connection) -> CodebaseCommitModel | None:
             row = conn.execute(q).first()
             return model_from_row(row) if row is not None else None
 
         return self.db.pool.do(thdGetCommit)
+
+    def _get_list(self, q: sa.Select) -> defer.Deferred[list[CodebaseCommitModel]]:
+        def thdGetCommits(conn: sa.Connection) -> list[CodebaseCommitModel]:
+            return [model_from_row(row) for row in conn.execute(q)]
+
+        return self.db.pool.do(thdGetCommits)
 
     def get_commit(self, commitid: int) -> defer.Deferred[CodebaseCommitModel | None]:
         """The commit with that id, or None."""
@@ -134,11 +140,7 @@ class CodebaseCommitsConnectorComponent(base.DBConnectorComponent):
             q = q.limit(limit)
         if offset:
             q = q.offset(offset)
-
-        def thdGetCommits(conn: sa.Connection) -> list[CodebaseCommitModel]:
-            return [model_from_row(row) for row in conn.execute(q)]
-
-        return self.db.pool.do(thdGetCommits)
+        return self._get_list(q)
 
     def get_first_common_commit_with_ranges(
         self, codebaseid: int, commitid1: int, commitid2: int

@@ -50,16 +50,23 @@ class CodebasesConnectorComponent(base.DBConnectorComponent):
 
         return self.db.pool.do(thdFindCodebaseId)
 
-    def get_codebase(self, codebaseid: int) -> defer.Deferred[CodebaseModel | None]:
-        """The codebase with that id, or None."""
-        tbl = self.db.model.codebases
-        q = tbl.select().where(tbl.c.id == codebaseid)
-
+    def _get_one(self, q: sa.Select) -> defer.Deferred[CodebaseModel | None]:
         def thdGetCodebase(conn: sa.Connection) -> CodebaseModel | None:
             row = conn.execute(q).first()
             return model_from_row(row) if row is not None else None
 
         return self.db.pool.do(thdGetCodebase)
+
+    def _get_list(self, q: sa.Select) -> defer.Deferred[list[CodebaseModel]]:
+        def thdGetCodebases(conn: sa.Connection) -> list[CodebaseModel]:
+            return [model_from_row(row) for row in conn.execute(q)]
+
+        return self.db.pool.do(thdGetCodebases)
+
+    def get_codebase(self, codebaseid: int) -> defer.Deferred[CodebaseModel | None]:
+        """The codebase with that id, or None."""
+        tbl = self.db.model.codebases
+        return self._get_one(tbl.select().where(tbl.c.id == codebaseid))
 
     def get_codebases(self, projectid: int | None = None) -> defer.Deferred[list[CodebaseModel]]:
         """Every codebase (of one project if `projectid` is given), ordered by id."""
@@ -67,11 +74,7 @@ class CodebasesConnectorComponent(base.DBConnectorComponent):
         q = tbl.select().order_by(tbl.c.id)
         if projectid is not None:
             q = q.where(tbl.c.projectid == projectid)
-
-        def thdGetCodebases(conn: sa.Connection) -> list[CodebaseModel]:
-            return [model_from_row(row) for row in conn.execute(q)]
-
-        return self.db.pool.do(thdGetCodebases)
+        return self._get_list(q)
 
     def update_codebase_info(
         self, codebaseid: int, projectid: int, slug: str

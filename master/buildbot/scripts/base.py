@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from twisted.python import usage
+
+if TYPE_CHECKING:
+    from buildbot.config.master import MasterConfig
 
 
 def load_options_file(
@@ -102,18 +105,23 @@ class MasterConfigError(Exception):
     """master.cfg could not be read; the message says why."""
 
 
-def load_db_config(basedir: str, config_file: str = "master.cfg") -> dict[str, Any]:
-    """The ``c['db']`` settings of the master.cfg in `basedir`, once the whole file
-    is found valid; MasterConfigError lists every problem otherwise."""
+def load_master_config(basedir: str, config_file: str = "master.cfg") -> MasterConfig:
+    """The MasterConfig of the master.cfg in `basedir`, once the whole file is found
+    valid; MasterConfigError lists every problem otherwise."""
     from buildbot.config.errors import ConfigErrors
     from buildbot.config.master import FileLoader
 
     try:
-        master_config = FileLoader(basedir, config_file).loadConfig()
+        return FileLoader(basedir, config_file).loadConfig()
     except ConfigErrors as e:
         raise MasterConfigError(
             "master.cfg has errors:\n" + "\n".join(f"  {m}" for m in e.errors)
         ) from None
-    db = dict(master_config.db)
+
+
+def load_db_config(basedir: str, config_file: str = "master.cfg") -> dict[str, Any]:
+    """The ``c['db']`` settings of the master.cfg in `basedir`, once the whole file
+    is found valid; MasterConfigError lists every problem otherwise."""
+    db = dict(load_master_config(basedir, config_file).db)
     db.setdefault("engine_kwargs", {})
     return db

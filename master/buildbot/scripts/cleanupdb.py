@@ -11,8 +11,6 @@ from typing import Any
 
 from twisted.internet import defer, task
 
-from buildbot.config.errors import ConfigErrors
-from buildbot.config.master import FileLoader
 from buildbot.db import connector
 from buildbot.scripts import base
 from buildbot.util import service
@@ -35,9 +33,9 @@ async def cleanup(reactor: Any, config: dict[str, Any], out: Any, err: Any = Non
     err = err or sys.stderr
     basedir = config["basedir"]
     try:
-        master_config = FileLoader(basedir, "master.cfg").loadConfig()
-    except ConfigErrors as e:
-        print("master.cfg has errors:\n" + "\n".join(f"  {m}" for m in e.errors), file=err)
+        master_config = base.load_master_config(basedir)
+    except base.MasterConfigError as e:
+        print(e, file=err)
         return 1
     master = service.MasterService(reactor=reactor)
     master.config = master_config

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from typing import NamedTuple
 
-# The lines the master writes to twistd.log (see buildbot.master).
+# The lines the master writes to twistd.log (buildbot.master imports them from here).
 RUNNING = "BuildMaster is running"
 STARTUP_FAILED = "BuildMaster startup failed"
 RECONFIG_STARTED = "configuration update started"

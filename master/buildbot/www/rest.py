@@ -319,11 +319,6 @@ class V2RootResource(resource.Resource):
             reply.jsonrpc_error(code, rpc_code, message, rpc_id, with_id=True)
 
         path = self._path(request)
-        try:
-            self.data.getEndpoint(path)
-        except InvalidPathError as e:
-            fail(404, INVALID_REQUEST, str(e))
-            return
         params = dict(params)
         params["owner"] = self.owner(request)
         try:

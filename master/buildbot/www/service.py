@@ -17,6 +17,7 @@ from twisted.python import log, logfile
 from twisted.web import resource
 
 from buildbot.util import service
+from buildbot.util.listeners import port_to_endpoint
 from buildbot.util.trackingsite import TrackingSite
 from buildbot.www import rest
 from buildbot.www.cors import OriginMatcher, origin_of
@@ -133,7 +134,7 @@ class WWWService(service.ReconfigurableServiceMixin, service.AsyncMultiService):
     async def _start_listening(self) -> None:
         if self.port is None or self.site is None:
             return
-        description = f"tcp:{self.port}" if isinstance(self.port, int) else self.port
+        description = port_to_endpoint(self.port)
         ep = endpoints.serverFromString(self.reactor, description)
         self._listener = await ep.listen(self.site)
         log.msg(f"web server listening on {description} (port {self.getPortnum()})")
