@@ -9,28 +9,18 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 from typing import Any
 
-from twisted.internet import error, reactor, task
 from twisted.trial import unittest
 from zope.interface import implementer
 
 from buildbot import interfaces
 from buildbot.config.builder import BuilderConfig
-from buildbot.config.master import MasterConfig
-from buildbot.data.connector import DataConnector
-from buildbot.pbmanager import PBManager
-from buildbot.process.botmaster import BotMaster
 from buildbot.process.factory import BuildFactory
 from buildbot.process.remotecommand import RemoteShellCommand
 from buildbot.process.results import SUCCESS
-from buildbot.test.fake import fakemq
-from buildbot.test.fakedb import rows as fakedb
-from buildbot.test.util import db
-from buildbot.test.util.processes import ChildProcess
+from buildbot.test.util import db, processes, workermaster
 from buildbot.worker import Worker
-from buildbot.worker.manager import WorkerManager
 
 WORKER, PASSWORD = "w1", "w1-secret"
 BUILDER, BUILDDIR = "b1", "b1dir"
@@ -85,75 +75,47 @@ class TestBuildEndToEnd(db.SQLiteDBMixin, unittest.TestCase):
 
     async def setUp(self) -> None:
         await super().setUp()
-        master = self.master
-        await self.insert_test_data([fakedb.Master(id=master.masterid, name=master.name)])
-        master.mq = fakemq.FakeMQConnector(self)
-        await master.mq.setServiceParent(master)
-        master.data = DataConnector()
-        await master.data.setServiceParent(master)
-        master.pbmanager = PBManager()
-        await master.pbmanager.setServiceParent(master)
-        master.botmaster = BotMaster()
-        await master.botmaster.setServiceParent(master)
-        master.workers = WorkerManager()
-        await master.workers.setServiceParent(master)
-        cfg = MasterConfig()
-        cfg.protocols = {"pb": {"port": "tcp:0:interface=127.0.0.1"}}
-        cfg.workers = [Worker(WORKER, PASSWORD)]
         factory = BuildFactory([EchoFactory()])
-        cfg.builders = [
-            BuilderConfig(name=BUILDER, workernames=[WORKER], builddir=BUILDDIR, factory=factory)
-        ]
-        master.config = cfg
-        await master.startService()
-        self.addCleanup(master.stopService)
-        await master.botmaster.reconfigServiceWithBuildbotConfig(cfg)
-        await master.workers.reconfigServiceWithBuildbotConfig(cfg)
-        self.port = master.workers.pb.getRegistration(WORKER).getPort()
-        self.worker = master.workers.getWorkerByName(WORKER)
+        builder = BuilderConfig(
+            name=BUILDER, workernames=[WORKER], builddir=BUILDDIR, factory=factory
+        )
+        await workermaster.start_worker_master(
+            self,
+            protocols={"pb": {"port": "tcp:0:interface=127.0.0.1"}},
+            workers=[Worker(WORKER, PASSWORD)],
+            builders=[builder],
+            botmaster=True,
+        )
+        self.port = self.master.workers.pb.getRegistration(WORKER).getPort()
+        self.worker = self.master.workers.getWorkerByName(WORKER)
         self.basedir = os.path.abspath(self.mktemp())
         await self.start_worker()
 
     def child_env(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if k in ("HOME", "LANG", "LC_ALL", "TMPDIR")}
-        env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
-        return env
+        return processes.child_env(os.path.dirname(sys.executable))
 
     async def start_worker(self) -> None:
         program = os.path.join(os.path.dirname(sys.executable), "buildbot-worker")
         tmpdir = os.path.dirname(self.basedir)
         os.makedirs(tmpdir, exist_ok=True)
-        create = ChildProcess()
         argv = [program, "create-worker", "-q", self.basedir, f"127.0.0.1:{self.port}",
                 WORKER, PASSWORD]  # fmt: skip
-        reactor.spawnProcess(create, program, argv, env=self.child_env(), path=tmpdir)
-        reason = await create.ended
-        self.assertIsInstance(reason, error.ProcessDone, create.output.decode())
-        self.child = ChildProcess()
-        argv = [program, "start", "--nodaemon", self.basedir]
-        self.transport = reactor.spawnProcess(
-            self.child, program, argv, env=self.child_env(), path=self.basedir
-        )
+        await processes.run_program(self, argv, self.child_env(), tmpdir)
+        self.child, self.transport = processes.start_worker(program, self.basedir, self.child_env())
         self.addCleanup(self.kill_worker)
 
     async def kill_worker(self) -> None:
-        if not self.child.running:
-            return
-        try:
-            self.transport.signalProcess("KILL")
-        except error.ProcessExitedAlready:
-            return
-        await self.child.ended
+        await processes.kill_worker(self.child, self.transport)
 
     async def wait_for(self, what: str, check: Any, limit: float = 60) -> Any:
-        deadline = time.monotonic() + limit
-        while True:
-            value = await check()
-            if value:
-                return value
-            if time.monotonic() > deadline or not self.child.running:
-                self.fail(f"gave up waiting for {what}\n{bytes(self.child.output[-2000:])!r}")
-            await task.deferLater(reactor, 0.1, lambda: None)
+        return await processes.wait_for(
+            self,
+            what,
+            check,
+            limit,
+            child=self.child,
+            details=lambda: repr(bytes(self.child.output[-2000:])),
+        )
 
     async def test_forced_buildset_runs_on_the_worker(self) -> None:
         master = self.master

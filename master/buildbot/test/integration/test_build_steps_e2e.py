@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import sys
-import time
 from typing import Any
 
 import sqlalchemy as sa
-from twisted.internet import defer, error, reactor, task
+from twisted.internet import defer
 from twisted.python import log
 from twisted.trial import unittest
 
@@ -26,7 +24,8 @@ from buildbot.db import migrate
 from buildbot.master import BuildMaster
 from buildbot.process.results import CANCELLED, FAILURE, RETRY, SKIPPED, SUCCESS, WARNINGS
 from buildbot.test.integration.test_worker_interop import _installed_worker
-from buildbot.test.util.processes import ChildProcess, ReactorProxy
+from buildbot.test.util import processes
+from buildbot.test.util.processes import ChildProcess, ReactorProxy, free_port
 
 WORKER, PASSWORD = "w1", "w1-secret"
 
@@ -144,12 +143,6 @@ c['schedulers'] = [
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class BuildStepsE2EMixin:
     """The tests; a subclass says which worker program runs (`worker_bin`)."""
 
@@ -171,7 +164,7 @@ class BuildStepsE2EMixin:
             f.write("downloaded-content\n")
         # children waiting for the release file end with the test
         self.addCleanup(self._release)
-        self.port = _free_port()
+        self.port = free_port()
         cfg = MASTER_CFG.format(
             release=self.release,
             artifacts=self.artifacts,
@@ -219,53 +212,33 @@ class BuildStepsE2EMixin:
         return m
 
     def child_env(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if k in ("HOME", "LANG", "LC_ALL", "TMPDIR")}
-        env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
-        return env
+        return processes.child_env(os.path.dirname(sys.executable))
 
     async def create_worker(self) -> None:
-        create = ChildProcess()
         argv = [self.program, "create-worker", "-q", self.worker_dir,
                 f"127.0.0.1:{self.port}", WORKER, PASSWORD]  # fmt: skip
-        reactor.spawnProcess(create, self.program, argv, env=self.child_env(), path=self.basedir)
-        reason = await create.ended
-        self.assertIsInstance(reason, error.ProcessDone, create.output.decode())
+        await processes.run_program(self, argv, self.child_env(), self.basedir)
 
     async def start_worker(self) -> None:
-        self.child = ChildProcess()
-        argv = [self.program, "start", "--nodaemon", self.worker_dir]
-        self.transport = reactor.spawnProcess(
-            self.child, self.program, argv, env=self.child_env(), path=self.worker_dir
+        self.child, self.transport = processes.start_worker(
+            self.program, self.worker_dir, self.child_env()
         )
         self.addCleanup(self.kill_worker, self.child, self.transport)
 
     async def kill_worker(self, child: ChildProcess | None = None, transport: Any = None) -> None:
-        child = child or self.child
-        transport = transport or self.transport
-        if not child.running:
-            return
-        try:
-            transport.signalProcess("KILL")
-        except error.ProcessExitedAlready:
-            return
-        await child.ended
+        await processes.kill_worker(child or self.child, transport or self.transport)
 
     async def _worker_connected(self) -> bool:
         w = self.master.workers.workers.get(WORKER)
         return bool(w is not None and w.conn is not None)
 
     async def wait_for(self, what: str, check: Any, limit: float = 60) -> Any:
-        deadline = time.monotonic() + limit
-        while True:
-            value = await check()
-            if value:
-                return value
-            if time.monotonic() > deadline:
-                self.fail(
-                    f"gave up waiting for {what}\nworker: {bytes(self.child.output[-2000:])!r}"
-                    "\nmaster:\n" + "\n".join(self.messages[-40:])
-                )
-            await task.deferLater(reactor, 0.1, lambda: None)
+        return await processes.wait_for(self, what, check, limit, details=self._failure_details)
+
+    def _failure_details(self) -> str:
+        return f"worker: {bytes(self.child.output[-2000:])!r}\nmaster:\n" + "\n".join(
+            self.messages[-40:]
+        )
 
     # ---- helpers ----------------------------------------------------------------
 

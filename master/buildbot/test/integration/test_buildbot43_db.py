@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import sqlite3
 import sys
 import zlib
@@ -26,6 +25,7 @@ from buildbot.db import connector
 from buildbot.test.fake import fakemaster
 from buildbot.test.integration import buildbot43_output as output
 from buildbot.test.util.db import _in_ci
+from buildbot.test.util.processes import free_port
 
 SETUP_COMMAND = "bash .ci/buildbot43-venv && set -a && . build/buildbot43.env && set +a"
 
@@ -118,12 +118,6 @@ def _missing_plugins() -> list[str]:
         for name in names
         if not hasattr(getattr(plugins, namespace), name)
     ]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _child_env(bin_dir: str) -> dict[str, str]:
@@ -265,7 +259,7 @@ class Buildbot43DBMixin:
         os.makedirs(top)
         basedir = os.path.join(top, "master")
         workdir = os.path.join(top, "worker")
-        port = _free_port()
+        port = free_port()
 
         await self._run_program(
             "create-master", [f"{bin_dir}/buildbot", "create-master", basedir], top, env

@@ -6,13 +6,14 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import urllib.error
 import urllib.request
 
 from twisted.trial import unittest
+
+from buildbot.test.util.processes import free_port
 
 BUILDBOT = os.path.join(os.path.dirname(sys.executable), "buildbot")
 
@@ -29,12 +30,6 @@ c['builders'] = [
 c['schedulers'] = [schedulers.ForceScheduler(name='force', builderNames={names!r})]
 c['www'] = {{'port': 'tcp:{port}:interface=127.0.0.1'}}
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class TestCommandLine(unittest.TestCase):

@@ -17,25 +17,18 @@ import time
 from typing import Any
 
 from twisted.cred.error import UnauthorizedLogin
-from twisted.internet import defer, error, protocol, reactor, task
+from twisted.internet import defer, protocol, reactor, task
 from twisted.trial import unittest
 
 from buildbot.config.builder import BuilderConfig
-from buildbot.config.master import MasterConfig
-from buildbot.data.connector import DataConnector
-from buildbot.pbmanager import PBManager
 from buildbot.process import remotetransfer
 from buildbot.process.factory import BuildFactory
 from buildbot.process.remotecommand import RemoteCommand, RemoteShellCommand, isConnectionLost
 from buildbot.process.results import CANCELLED, FAILURE, SUCCESS
-from buildbot.test.fake import fakemq
 from buildbot.test.fake.remotelog import InMemoryLog
-from buildbot.test.fakedb import rows as fakedb
-from buildbot.test.util import db
+from buildbot.test.util import db, processes, workermaster
 from buildbot.test.util.db import _in_ci
-from buildbot.test.util.processes import ChildProcess
 from buildbot.worker import Worker
-from buildbot.worker.manager import WorkerManager
 
 SETUP_COMMAND = "bash .ci/buildbot43-venv && set -a && . build/buildbot43.env && set +a"
 WORKER, PASSWORD = "w1", "w1-secret"
@@ -59,32 +52,19 @@ class WorkerInteropMixin(db.SQLiteDBMixin):
     async def setUp(self) -> None:
         self.program = self.worker_bin()
         await super().setUp()
-        master = self.master
-        await self.insert_test_data([fakedb.Master(id=master.masterid, name=master.name)])
-        master.mq = fakemq.FakeMQConnector(self)
-        await master.mq.setServiceParent(master)
-        master.data = DataConnector()
-        await master.data.setServiceParent(master)
-        master.pbmanager = PBManager()
-        await master.pbmanager.setServiceParent(master)
-        master.workers = WorkerManager()
-        await master.workers.setServiceParent(master)
-        cfg = MasterConfig()
-        cfg.protocols = {self.protocol: {"port": "tcp:0:interface=127.0.0.1"}}
-        cfg.workers = [Worker(WORKER, PASSWORD)]
-        cfg.builders = [
-            BuilderConfig(
-                name=BUILDER, workernames=[WORKER], builddir=BUILDDIR, factory=BuildFactory()
-            )
-        ]
-        master.config = cfg
-        await master.startService()
-        self.addCleanup(master.stopService)
-        await master.workers.reconfigServiceWithBuildbotConfig(cfg)
+        builder = BuilderConfig(
+            name=BUILDER, workernames=[WORKER], builddir=BUILDDIR, factory=BuildFactory()
+        )
+        await workermaster.start_worker_master(
+            self,
+            protocols={self.protocol: {"port": "tcp:0:interface=127.0.0.1"}},
+            workers=[Worker(WORKER, PASSWORD)],
+            builders=[builder],
+        )
         registration = self.listener().getRegistration(WORKER)
         self.port = registration.getPort()
         self.assertIsNotNone(self.port)
-        self.worker = master.workers.getWorkerByName(WORKER)
+        self.worker = self.master.workers.getWorkerByName(WORKER)
         self.basedir = os.path.abspath(self.mktemp())
         self.builddir = os.path.join(self.basedir, BUILDDIR)
         await self.start_worker()
@@ -93,17 +73,10 @@ class WorkerInteropMixin(db.SQLiteDBMixin):
         return self.master.workers.pb if self.protocol == "pb" else self.master.workers.msgpack
 
     def child_env(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if k in ("HOME", "LANG", "LC_ALL", "TMPDIR")}
-        env["PATH"] = os.path.dirname(self.program) + os.pathsep + os.environ.get("PATH", "")
-        return env
+        return processes.child_env(os.path.dirname(self.program))
 
     async def run_program(self, argv: list[str]) -> str:
-        child = ChildProcess()
-        reactor.spawnProcess(child, argv[0], argv, env=self.child_env(), path=self.tmpdir)
-        reason = await child.ended
-        out = child.output.decode("utf-8", "replace")
-        self.assertIsInstance(reason, error.ProcessDone, f"{argv} failed: {reason}\n{out}")
-        return out
+        return await processes.run_program(self, argv, self.child_env(), self.tmpdir)
 
     async def start_worker(self) -> None:
         self.tmpdir = os.path.dirname(self.basedir)
@@ -113,42 +86,28 @@ class WorkerInteropMixin(db.SQLiteDBMixin):
             [self.program, "create-worker", "-q", "--keepalive=10", *protocol_args, self.basedir,
              f"127.0.0.1:{self.port}", WORKER, PASSWORD]
         )  # fmt: skip
-        child = self.child = ChildProcess()
-        argv = [self.program, "start", "--nodaemon", self.basedir]
-        self.transport = reactor.spawnProcess(
-            child, argv[0], argv, env=self.child_env(), path=self.basedir
+        self.child, self.transport = processes.start_worker(
+            self.program, self.basedir, self.child_env()
         )
         self.addCleanup(self.kill_worker)
         await self.wait_for("the worker to connect", lambda: self.worker.conn is not None)
         await self.wait_for("the builder list", lambda: BUILDER in self.worker.conn.builders)
 
     async def kill_worker(self) -> None:
-        if not self.child.running:
-            return
-        try:
-            self.transport.signalProcess("KILL")
-        except error.ProcessExitedAlready:
-            return
-        await self.child.ended
+        await processes.kill_worker(self.child, self.transport)
 
     async def wait_for(self, what: str, check, limit: float | None = None) -> None:
         limit = self.connect_limit if limit is None else limit
-        deadline = time.monotonic() + limit
-        while not check():
-            if time.monotonic() > deadline or not self.child.running:
-                log_text = _read(os.path.join(self.basedir, "twistd.log"))[-3000:]
-                self.fail(f"gave up waiting for {what}\n{self.child.output[-2000:]!r}\n{log_text}")
-            await task.deferLater(reactor, 0.1, lambda: None)
+        await processes.wait_for(
+            self, what, check, limit, child=self.child, details=self._failure_details
+        )
+
+    def _failure_details(self) -> str:
+        log_text = _read(os.path.join(self.basedir, "twistd.log"))[-3000:]
+        return f"{self.child.output[-2000:]!r}\n{log_text}"
 
     async def run_command(self, cmd: RemoteCommand, limit: float = 60) -> RemoteCommand:
-        stdio = InMemoryLog("stdio")
-        cmd.useLog(stdio, closeWhenFinished=True)
-        d = cmd.run(None, self.worker.conn, BUILDER)
-        d.addTimeout(limit, reactor)
-        await d
-        self.assertTrue(stdio.finished)
-        cmd.stdio = stdio  # type: ignore[attr-defined]
-        return cmd
+        return await workermaster.run_command(self, self.worker.conn, BUILDER, cmd, limit)
 
     def shell(self, command: Any, **kwargs: Any) -> RemoteShellCommand:
         kwargs.setdefault("collectStdout", True)

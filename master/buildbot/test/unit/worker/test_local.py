@@ -17,18 +17,12 @@ from twisted.trial import unittest
 
 from buildbot import config
 from buildbot.config.builder import BuilderConfig
-from buildbot.config.master import MasterConfig
-from buildbot.data.connector import DataConnector
 from buildbot.process import remotetransfer
 from buildbot.process.factory import BuildFactory
 from buildbot.process.remotecommand import RemoteCommand, RemoteShellCommand, isConnectionLost
 from buildbot.process.results import CANCELLED, FAILURE, SUCCESS
-from buildbot.test.fake import fakemq
-from buildbot.test.fake.remotelog import InMemoryLog
-from buildbot.test.fakedb import rows as fakedb
-from buildbot.test.util import db
+from buildbot.test.util import db, workermaster
 from buildbot.worker.local import LocalWorker
-from buildbot.worker.manager import WorkerManager
 from buildbot.worker.protocols import null
 
 WORKER, BUILDER, BUILDDIR = "local1", "b1", "b1dir"
@@ -43,37 +37,20 @@ class LocalWorkerMasterMixin(db.SQLiteDBMixin):
 
     async def setUp(self) -> None:
         await super().setUp()
-        master = self.master
-        await self.insert_test_data([fakedb.Master(id=master.masterid, name=master.name)])
-        master.mq = fakemq.FakeMQConnector(self)
-        await master.mq.setServiceParent(master)
-        master.data = DataConnector()
-        await master.data.setServiceParent(master)
-        master.workers = WorkerManager()
-        await master.workers.setServiceParent(master)
-        cfg = MasterConfig()
-        cfg.protocols = {"null": {}}
-        cfg.workers = [self.make_worker()]
-        cfg.builders = [
-            BuilderConfig(
-                name=BUILDER, workernames=[WORKER], builddir=BUILDDIR, factory=BuildFactory()
-            )
-        ]
-        master.config = cfg
-        await master.startService()
-        self.addCleanup(master.stopService)
-        await master.workers.reconfigServiceWithBuildbotConfig(cfg)
-        self.worker = master.workers.getWorkerByName(WORKER)
+        builder = BuilderConfig(
+            name=BUILDER, workernames=[WORKER], builddir=BUILDDIR, factory=BuildFactory()
+        )
+        await workermaster.start_worker_master(
+            self,
+            protocols={"null": {}},
+            workers=[self.make_worker()],
+            builders=[builder],
+            pbmanager=False,
+        )
+        self.worker = self.master.workers.getWorkerByName(WORKER)
 
     async def run_command(self, cmd: RemoteCommand, limit: float = 30) -> RemoteCommand:
-        stdio = InMemoryLog("stdio")
-        cmd.useLog(stdio, closeWhenFinished=True)
-        d = cmd.run(None, self.worker.conn, BUILDER)
-        d.addTimeout(limit, reactor)
-        await d
-        self.assertTrue(stdio.finished)
-        cmd.stdio = stdio  # type: ignore[attr-defined]
-        return cmd
+        return await workermaster.run_command(self, self.worker.conn, BUILDER, cmd, limit)
 
 
 class TestLocalWorkerConfig(unittest.TestCase):

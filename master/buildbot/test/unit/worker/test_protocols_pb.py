@@ -12,9 +12,7 @@ from twisted.spread import pb
 from twisted.trial import unittest
 
 from buildbot.config.builder import BuilderConfig
-from buildbot.config.master import MasterConfig
-from buildbot.data.connector import DataConnector
-from buildbot.pbmanager import PBManager, port_to_endpoint
+from buildbot.pbmanager import port_to_endpoint
 from buildbot.process.factory import BuildFactory
 from buildbot.process.remotecommand import (
     RemoteCommand,
@@ -23,10 +21,9 @@ from buildbot.process.remotecommand import (
     isConnectionLost,
 )
 from buildbot.process.results import CANCELLED, FAILURE, SUCCESS
-from buildbot.test.fake import fakemq
 from buildbot.test.fake.remotelog import InMemoryLog
-from buildbot.test.fakedb import rows as fakedb
 from buildbot.test.util import db
+from buildbot.test.util.workermaster import start_worker_master
 from buildbot.worker import Worker, manager
 
 INFO = {"admin": "me", "host": "box", "version": "9.9", "environ": {"A": "1"},
@@ -79,28 +76,17 @@ class PBMasterTest(db.SQLiteDBMixin, unittest.TestCase):
 
     async def setUp(self) -> None:
         await super().setUp()
-        master = self.master
-        await self.insert_test_data([fakedb.Master(id=master.masterid, name=master.name)])
-        master.mq = fakemq.FakeMQConnector(self)
-        await master.mq.setServiceParent(master)
-        master.data = DataConnector()
-        await master.data.setServiceParent(master)
-        master.pbmanager = PBManager()
-        await master.pbmanager.setServiceParent(master)
-        master.workers = manager.WorkerManager()
-        await master.workers.setServiceParent(master)
-        cfg = MasterConfig()
-        cfg.protocols = {"pb": {"port": "tcp:0:interface=127.0.0.1"}}
-        cfg.workers = [Worker("w1", "pw")]
-        cfg.builders = [
-            BuilderConfig(name="b1", workernames=["w1"], builddir="bd", factory=BuildFactory())
-        ]
-        master.config = cfg
-        await master.startService()
-        self.addCleanup(master.stopService)
-        await master.workers.reconfigServiceWithBuildbotConfig(cfg)
-        self.worker = master.workers.getWorkerByName("w1")
-        self.port = master.workers.pb.getRegistration("w1").getPort()
+        builder = BuilderConfig(
+            name="b1", workernames=["w1"], builddir="bd", factory=BuildFactory()
+        )
+        await start_worker_master(
+            self,
+            protocols={"pb": {"port": "tcp:0:interface=127.0.0.1"}},
+            workers=[Worker("w1", "pw")],
+            builders=[builder],
+        )
+        self.worker = self.master.workers.getWorkerByName("w1")
+        self.port = self.master.workers.pb.getRegistration("w1").getPort()
 
     async def login(self, name: bytes = b"w1", password: bytes = b"pw") -> tuple[FakeBot, Any]:
         bot = FakeBot()
@@ -206,6 +192,35 @@ class PBMasterTest(db.SQLiteDBMixin, unittest.TestCase):
         self.assertFalse((await self.row())["paused"])
         await self.master.mq.callConsumer(("control", "worker", wid, "kill"), {})
         await self.until(lambda: ("shutdown",) in bot.calls)
+
+    async def test_control_stop_is_graceful(self) -> None:
+        bot, _ = await self.login()
+        self.assertTrue(self.worker.canStartBuild())
+        wid = str(self.worker.workerid)
+        await self.master.mq.callConsumer(("control", "worker", wid, "stop"), {})
+        self.assertTrue(self.worker.graceful)
+        self.assertFalse(self.worker.canStartBuild())
+        self.assertTrue((await self.row())["graceful"])
+        # idle, so it is asked to stop at once
+        await self.until(lambda: ("shutdown",) in bot.calls)
+
+    async def test_control_stop_waits_for_running_builds(self) -> None:
+        bot, _ = await self.login()
+        self.worker.building.add(object())
+        wid = str(self.worker.workerid)
+        await self.master.mq.callConsumer(("control", "worker", wid, "stop"), {})
+        self.assertTrue(self.worker.graceful)
+        self.assertFalse(self.worker.canStartBuild())
+        await bot.persp.callRemote("keepalive")  # a round trip: nothing else is pending
+        self.assertNotIn(("shutdown",), bot.calls)
+
+    async def test_perspective_shutdown_from_worker(self) -> None:
+        bot, persp = await self.login()
+        await persp.callRemote("shutdown")
+        await self.until(lambda: ("shutdown",) in bot.calls)
+        self.assertTrue(self.worker.graceful)
+        self.assertFalse(self.worker.canStartBuild())
+        self.assertTrue((await self.row())["graceful"])
 
     # --- remote commands ------------------------------------------------------------
 
