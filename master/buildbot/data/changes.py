@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
+from twisted.python import log
+
 from buildbot.data import base
 from buildbot.data.sourcestamps import sourcestamp_dict
 from buildbot.util import datetime2epoch, epoch2datetime
@@ -143,6 +145,10 @@ class Change(base.ResourceType):
                     "project": project,
                 }
                 codebase = generator(chdict) or ""
+        config = getattr(self.master, "config", None)
+        make_revlink = getattr(config, "revlink", None)
+        if not revlink and revision and repository and callable(make_revlink):
+            revlink = make_revlink(revision, repository) or ""
         when = epoch2datetime(when_timestamp) if when_timestamp is not None else None
         if isinstance(when_timestamp, datetime.datetime):
             when = when_timestamp
@@ -150,7 +156,8 @@ class Change(base.ResourceType):
             author=author,
             committer=committer,
             files=files,
-            comments=comments,
+            # the column is NOT NULL: a change without a message still gets stored
+            comments=comments if comments is not None else "",
             revision=revision,
             when_timestamp=when,
             branch=branch,
@@ -162,4 +169,11 @@ class Change(base.ResourceType):
             project=project,
         )
         self.produceEvent(await self.master.data.get(("changes", changeid)), "new")
+        horizon = getattr(config, "changeHorizon", None)
+        if horizon:
+            try:
+                await self.master.db.changes.pruneChanges(horizon)
+            except Exception:
+                # the change is stored and announced; expiry can wait for the next one
+                log.err(None, "pruning changes beyond changeHorizon")
         return changeid

@@ -1,6 +1,8 @@
 """Changes, sourcestamps, change sources, schedulers, projects, build data and test
 results; the connector itself and the fake's call records."""
 
+from types import SimpleNamespace
+
 from buildbot.data.connector import DataConnector
 from buildbot.data.exceptions import InvalidControlException, InvalidPathError
 from buildbot.data.resultspec import Filter
@@ -74,6 +76,46 @@ class Tests(dataapi.DataMixin):
         self.assertEqual(ss["created_at"], epoch2datetime(NOW))
         by_ss = await self.data.get(("sourcestamps", ss["ssid"], "changes"))
         self.assertEqual([c["changeid"] for c in by_ss], [changeid])
+
+    async def test_addChange_revlink_from_config(self):
+        self.master.config = SimpleNamespace(
+            revlink=lambda rev, repo: f"{repo}/commit/{rev}",
+            codebaseGenerator=None,
+            changeHorizon=None,
+        )
+        made = await self.data.updates.addChange(
+            author="a", revision="r1", repository="https://h/r"
+        )
+        given = await self.data.updates.addChange(
+            author="a", revision="r2", repository="https://h/r", revlink="https://elsewhere"
+        )
+        no_rev = await self.data.updates.addChange(author="a", repository="https://h/r")
+        links = [(await self.data.get(("changes", i)))["revlink"] for i in (made, given, no_rev)]
+        self.assertEqual(links, ["https://h/r/commit/r1", "https://elsewhere", ""])
+
+    async def test_addChange_codebase_generator(self):
+        seen = []
+
+        def generator(chdict):
+            seen.append(chdict)
+            return chdict["repository"].rsplit("/", 1)[-1]
+
+        self.master.config = SimpleNamespace(
+            revlink=None, codebaseGenerator=generator, changeHorizon=None
+        )
+        changeid = await self.data.updates.addChange(author="a", repository="https://h/lib")
+        explicit = await self.data.updates.addChange(
+            author="a", repository="https://h/lib", codebase="given"
+        )
+        self.assertEqual((await self.data.get(("changes", changeid)))["codebase"], "lib")
+        self.assertEqual((await self.data.get(("changes", explicit)))["codebase"], "given")
+        self.assertEqual(len(seen), 1)
+
+    async def test_addChange_prunes_beyond_changeHorizon(self):
+        self.master.config = SimpleNamespace(revlink=None, codebaseGenerator=None, changeHorizon=2)
+        ids = [await self.data.updates.addChange(author="a", comments=str(i)) for i in range(4)]
+        kept = await self.data.get(("changes",))
+        self.assertEqual([c["changeid"] for c in kept], ids[-2:])
 
     async def test_changes_paging(self):
         ids = [await self.data.updates.addChange(author="a", comments=str(i)) for i in range(3)]
