@@ -10,6 +10,7 @@ user up among the registrations of that port.
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
 from typing import Any
 
@@ -26,6 +27,39 @@ from buildbot.util.listeners import Registration, port_to_endpoint  # noqa: F401
 AvatarFactory = Callable[[Any, str], Any]
 
 
+class LowLatencyBroker(pb.Broker):
+    """A PB broker that neither holds back its own small writes nor its ACKs.
+
+    A remote command is a chain of small request/answer messages. With Nagle's
+    algorithm a small write waits for the ACK of the previous one, and the peer
+    delays that ACK by up to 40 ms: each step of a build then cost ~70 ms of pure
+    waiting. TCP_NODELAY stops our writes from waiting; TCP_QUICKACK (Linux, and
+    the kernel clears it again, hence after each read) makes us ACK at once, so a
+    worker that does not set TCP_NODELAY (buildbot-worker 4.3) is not held back.
+    """
+
+    _quickack = getattr(socket, "TCP_QUICKACK", None)
+
+    def connectionMade(self) -> None:
+        set_no_delay = getattr(self.transport, "setTcpNoDelay", None)
+        if set_no_delay is not None:
+            try:
+                set_no_delay(True)
+            except OSError:
+                pass
+        super().connectionMade()
+
+    def dataReceived(self, data: bytes) -> None:
+        if self._quickack is not None:
+            handle = getattr(self.transport, "getHandle", None)
+            try:
+                handle().setsockopt(socket.IPPROTO_TCP, self._quickack, 1)  # type: ignore[misc]
+            except (OSError, TypeError, AttributeError):
+                # not a TCP socket (a test transport): stop trying
+                self._quickack = None
+        super().dataReceived(data)
+
+
 @implementer(portal.IRealm, checkers.ICredentialsChecker)
 class Dispatcher(listeners.PortDispatcher):
     """One listening port: its registrations, checker and realm."""
@@ -38,6 +72,7 @@ class Dispatcher(listeners.PortDispatcher):
         super().__init__(portstr)
         self.portal = portal.Portal(self, [self])
         self.factory = pb.PBServerFactory(self.portal)
+        self.factory.protocol = LowLatencyBroker
         self.factory.unsafeTracebacks = False
 
     # ICredentialsChecker

@@ -126,10 +126,13 @@ class PBConnector(RetryingConnector):
 
     def _connected(self, broker: Any, factory: pb.PBClientFactory) -> Any:
         self.broker = broker
-        try:
-            broker.transport.setTcpKeepAlive(1)
-        except Exception:
-            pass
+        for option in ("setTcpKeepAlive", "setTcpNoDelay"):
+            # no-delay: a command's small updates go out at once, not after the master's
+            # (delayed, up to 40 ms) ACK of the previous one
+            try:
+                getattr(broker.transport, option)(1)
+            except Exception:
+                pass
         return factory.login(self.creds, client=self.mind)
 
     def _logged_in(self, perspective: Any) -> None:

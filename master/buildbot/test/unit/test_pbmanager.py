@@ -1,9 +1,11 @@
+import socket
+
 from twisted.cred import credentials
 from twisted.internet import defer, reactor
 from twisted.spread import pb
 from twisted.trial import unittest
 
-from buildbot.pbmanager import PBManager
+from buildbot.pbmanager import LowLatencyBroker, PBManager
 from buildbot.process.properties import Secret, renderer
 from buildbot.util import service
 
@@ -65,3 +67,73 @@ class RenderedPasswords(unittest.TestCase):
 
         self.pbmanager.register(PORT, "w2", password, lambda mind, name: Avatar())
         self.assertEqual(await self.login("w2", "computed"), "hi")
+
+
+class LowLatency(unittest.TestCase):
+    """Connections accepted for workers send small messages at once and ACK at once."""
+
+    async def setUp(self):
+        self.master = service.MasterService(reactor=reactor)
+        self.pbmanager = PBManager()
+        await self.pbmanager.setServiceParent(self.master)
+        await self.master.startService()
+        self.addCleanup(self.master.stopService)
+        self.avatars = []
+
+        def make(mind, name):
+            self.avatars.append(Avatar())
+            return self.avatars[-1]
+
+        self.pbmanager.register(PORT, "w1", "pw", make)
+
+    async def test_accepted_connection_options(self):
+        dispatcher = self.pbmanager.getDispatcher(PORT)
+        for _ in range(100):
+            if dispatcher.getPort():
+                break
+            await defer.succeed(None)
+        accepted = []
+        build = dispatcher.factory.buildProtocol
+
+        def record(addr):
+            proto = build(addr)
+            accepted.append(proto)
+            return proto
+
+        dispatcher.factory.buildProtocol = record
+        factory = pb.PBClientFactory()
+        reactor.connectTCP("127.0.0.1", dispatcher.getPort(), factory)
+        self.addCleanup(factory.disconnect)
+        remote = await factory.login(credentials.UsernamePassword(b"w1", b"pw"))
+        self.assertEqual(await remote.callRemote("hello"), "hi")
+        (broker,) = accepted
+        self.assertIsInstance(broker, LowLatencyBroker)
+        sock = broker.transport.getHandle()
+        self.assertEqual(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY), 1)
+        if hasattr(socket, "TCP_QUICKACK"):
+            # set after the last read; the kernel may already have dropped back out of it
+            self.assertIsNotNone(LowLatencyBroker._quickack)
+            self.assertIsNot(broker._quickack, None)
+
+    def test_non_tcp_transport(self):
+        broker = LowLatencyBroker(isClient=False)
+
+        class Transport:
+            def getHandle(self):
+                return object()  # no setsockopt
+
+            def write(self, data):
+                pass
+
+            def writeSequence(self, data):
+                pass
+
+            def getPeer(self):
+                return None
+
+            def getHost(self):
+                return None
+
+        broker.makeConnection(Transport())
+        broker.dataReceived(b"")
+        self.assertIsNone(broker._quickack)

@@ -1,6 +1,7 @@
 """The worker's PB side against an in-process PB server (Twisted's own cred + PB)."""
 
 import os
+import socket
 import sys
 
 from twisted.cred import checkers, portal
@@ -123,6 +124,9 @@ class TestBotOverPB(unittest.TestCase):
         self.assertEqual(avatar.keepalives, 0)
         self.clock.advance(600)
         await wait_for(lambda: avatar.keepalives == 1)
+        sock = self.connector.broker.transport.getHandle()
+        self.assertTrue(sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE))
+        self.assertTrue(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
 
     async def test_command_round_trip_and_unknown_command(self):
         self.connect()
