@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from typing import Any
 
 import sqlalchemy as sa
@@ -10,6 +11,7 @@ from twisted.internet import defer
 
 from buildbot.db import base
 from buildbot.db.changesources import filter_claimed, thd_claim
+from buildbot.util import chunkify
 
 
 class SchedulerAlreadyClaimedError(Exception):
@@ -129,17 +131,25 @@ class SchedulersConnectorComponent(base.DBConnectorComponent):
         return self.db.pool.do(thdClassifyChanges)
 
     def flushChangeClassifications(
-        self, schedulerid: int, less_than: int | None = None
+        self,
+        schedulerid: int,
+        less_than: int | None = None,
+        changeids: Iterable[int] | None = None,
     ) -> defer.Deferred[None]:
-        """Forget the scheduler's classifications (only of changes below `less_than`)."""
+        """Forget the scheduler's classifications: all, those of changes below
+        `less_than`, and/or only those of `changeids` (in one transaction)."""
         tbl = self.db.model.scheduler_changes
         where = tbl.c.schedulerid == schedulerid
         if less_than is not None:
             where = where & (tbl.c.changeid < less_than)
-        q = tbl.delete().where(where)
+        ids = None if changeids is None else sorted(set(changeids))
 
         def thdFlush(conn: sa.Connection) -> None:
-            conn.execute(q)
+            if ids is None:
+                conn.execute(tbl.delete().where(where))
+                return
+            for chunk in chunkify(ids, 100):
+                conn.execute(tbl.delete().where(where & tbl.c.changeid.in_(chunk)))
 
         return self.db.pool.do(thdFlush)
 

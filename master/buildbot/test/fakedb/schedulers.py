@@ -70,11 +70,14 @@ class FakeSchedulersComponent(FakeDBComponent):
                 )
         return defer.succeed(None)
 
-    def flushChangeClassifications(self, schedulerid, less_than=None):
+    def flushChangeClassifications(self, schedulerid, less_than=None, changeids=None):
+        ids = None if changeids is None else set(changeids)
         self.t.delete(
             "scheduler_changes",
             lambda r: (
-                r["schedulerid"] == schedulerid and (less_than is None or r["changeid"] < less_than)
+                r["schedulerid"] == schedulerid
+                and (less_than is None or r["changeid"] < less_than)
+                and (ids is None or r["changeid"] in ids)
             ),
         )
         return defer.succeed(None)

@@ -136,5 +136,17 @@ class Tests:
         self.assertEqual(await self.db.schedulers.getChangeClassifications(5), {})
         self.assertEqual(await self.db.schedulers.getChangeClassifications(6), {1: True})
 
+    async def test_flushChangeClassifications_of_some_changes(self):
+        await self._changes()
+        await self.db.schedulers.classifyChanges(5, {1: True, 2: False, 3: True, 4: True})
+        await self.db.schedulers.classifyChanges(6, {1: True, 2: True})
+        await self.db.schedulers.flushChangeClassifications(5, changeids=[2, 4])
+        self.assertEqual(await self.db.schedulers.getChangeClassifications(5), {1: True, 3: True})
+        await self.db.schedulers.flushChangeClassifications(5, less_than=3, changeids=[1, 3])
+        self.assertEqual(await self.db.schedulers.getChangeClassifications(5), {3: True})
+        await self.db.schedulers.flushChangeClassifications(5, changeids=[])
+        self.assertEqual(await self.db.schedulers.getChangeClassifications(5), {3: True})
+        self.assertEqual(await self.db.schedulers.getChangeClassifications(6), {1: True, 2: True})
+
 
 TestFake, TestSQLite, TestPostgreSQL, TestMySQL = db.backend_test_cases(Tests)
