@@ -19,6 +19,11 @@ timers) between `activate` and `deactivate`, following the Buildbot contract::
 `activate` is called when this master wins the claim and again when a disabled
 scheduler is enabled; `deactivate` when the master stops or the scheduler is
 disabled (still with `enabled` True, so that it knows there is work to stop).
+
+Change-driven schedulers call `startConsumingChanges` in `activate` and implement
+`gotChange(change, important)`; consumption stops by itself in `deactivate` (after
+the change in hand, if any, has been handled) and their builds come from
+`addBuildsetForChanges`.
 """
 
 from __future__ import annotations
@@ -129,6 +134,9 @@ class BaseScheduler(service.ClusteredBuildbotService):
         self.priority: Any = None
         self._enable_consumer: Any = None
         self._enable_lock = defer.DeferredLock()
+        self._change_consumer: Any = None
+        # one change at a time, in arrival order
+        self._change_lock = defer.DeferredLock()
         super().__init__(builderNames, *args, name=name, **kwargs)
         if not name:
             config.error(f"{type(self).__name__}: a scheduler needs a name")
@@ -217,6 +225,8 @@ class BaseScheduler(service.ClusteredBuildbotService):
             await service.ClusteredBuildbotService.stopService(self)
         finally:
             self._stop_enable_consumer()
+            # a failed activate gets no deactivate: do not leave its consumer behind
+            self._stop_change_consumer()
 
     def _stop_enable_consumer(self) -> None:
         consumer, self._enable_consumer = self._enable_consumer, None
@@ -238,8 +248,8 @@ class BaseScheduler(service.ClusteredBuildbotService):
         return defer.succeed(None)
 
     def deactivate(self) -> defer.Deferred[None]:
-        """Stop the work started by `activate`."""
-        return defer.succeed(None)
+        """Stop the work started by `activate` (here: the change consumption)."""
+        return self.stopConsumingChanges()
 
     def _enabledEvent(self, key: tuple[str, ...], msg: dict[str, Any]) -> Any:
         if msg.get("name") != self.name:
@@ -265,6 +275,161 @@ class BaseScheduler(service.ClusteredBuildbotService):
             log.err(None, f"while {'en' if enabled else 'dis'}abling scheduler {self.name!r}")
         finally:
             self.enabled = enabled
+
+    # --- changes --------------------------------------------------------------
+
+    def startConsumingChanges(
+        self,
+        fileIsImportant: Callable[[Any], bool] | None = None,
+        change_filter: Any = None,
+        onlyImportant: bool = False,
+    ) -> defer.Deferred[None]:
+        """Call `gotChange(change, important)` for each new change that passes
+        `change_filter` (its `filter_change`) and whose codebase is one of ours.
+        `important` is `fileIsImportant(change)` (True without one); with
+        `onlyImportant` unimportant changes are dropped. One change at a time."""
+        if self._change_consumer is not None:
+            return defer.fail(RuntimeError(f"{self.name!r} already consumes changes"))
+
+        def on_change(key: tuple[str, ...], msg: dict[str, Any]) -> defer.Deferred[None]:
+            return self._change_lock.run(
+                lambda: defer.ensureDeferred(
+                    self._handle_change(msg, fileIsImportant, change_filter, onlyImportant)
+                )
+            )
+
+        d = self.master.mq.startConsuming(on_change, ("changes", None, "new"))
+
+        def started(consumer: Any) -> None:
+            self._change_consumer = consumer
+
+        return d.addCallback(started)
+
+    def stopConsumingChanges(self) -> defer.Deferred[None]:
+        """Stop consuming changes; fires once the change being handled (if any) is done.
+        Changes delivered but not yet handled are dropped."""
+        self._stop_change_consumer()
+        # queued handlers see the consumer gone and return at once
+        return self._change_lock.run(lambda: None)
+
+    def _stop_change_consumer(self) -> None:
+        consumer, self._change_consumer = self._change_consumer, None
+        if consumer is not None:
+            consumer.stopConsuming()
+
+    async def _handle_change(
+        self,
+        msg: dict[str, Any],
+        fileIsImportant: Callable[[Any], bool] | None,
+        change_filter: Any,
+        onlyImportant: bool,
+    ) -> None:
+        if self._change_consumer is None:  # stopped while this one waited its turn
+            return
+        from buildbot.changes.changes import Change
+
+        try:
+            model = await self.master.db.changes.getChange(msg["changeid"])
+            if model is None:  # pruned already
+                return
+            change = await Change.fromChdict(self.master, model)
+            if change_filter is not None and not change_filter.filter_change(change):
+                return
+            if change.codebase not in self.codebases:
+                log.msg(
+                    f"change {change.number} has codebase {change.codebase!r}, "
+                    f"which scheduler {self.name!r} does not process"
+                )
+                return
+            important = True
+            if fileIsImportant is not None:
+                important = bool(await defer.maybeDeferred(fileIsImportant, change))
+            if not important and onlyImportant:
+                return
+            await defer.maybeDeferred(self.gotChange, change, important)
+        except Exception:
+            log.err(None, f"scheduler {self.name!r} while handling change {msg.get('changeid')}")
+
+    def gotChange(self, change: Any, important: bool) -> defer.Deferred[None] | None:
+        """A change passed the filters (see `startConsumingChanges`); subclasses act."""
+        raise NotImplementedError
+
+    def addBuildsetForChanges(
+        self,
+        waited_for: bool = False,
+        reason: str = "",
+        external_idstring: str | None = None,
+        changeids: Any = (),
+        builderNames: Any = None,
+        properties: Any = None,
+        priority: Any = None,
+        **kw: Any,
+    ) -> defer.Deferred[tuple[int, dict[int, int]]]:
+        """Add a buildset for changes: per codebase the sourcestamp of its latest
+        change, and the defaults (`getCodebaseDict`) for our codebases without one.
+        Properties: the changes' (a later change wins), then `properties`, then
+        the scheduler's. A callable `priority` gets (builderNames, {codebase:
+        [ChangeModel]}). Fires with (bsid, {builderid: brid})."""
+        return defer.ensureDeferred(
+            self._addBuildsetForChanges(
+                waited_for,
+                reason,
+                external_idstring,
+                changeids,
+                builderNames,
+                properties,
+                priority,
+                **kw,
+            )
+        )
+
+    async def _addBuildsetForChanges(
+        self,
+        waited_for: bool,
+        reason: str,
+        external_idstring: str | None,
+        changeids: Any,
+        builderNames: Any,
+        properties: Any,
+        priority: Any,
+        **kw: Any,
+    ) -> tuple[int, dict[int, int]]:
+        by_codebase: dict[str, list[Any]] = {}
+        for changeid in changeids:
+            model = await self.master.db.changes.getChange(changeid)
+            if model is None:
+                raise KeyError(f"no change {changeid}")
+            by_codebase.setdefault(model.codebase, []).append(model)
+        stamps: list[Any] = []
+        for codebase in list(self.codebases) + [c for c in by_codebase if c not in self.codebases]:
+            if codebase in by_codebase:
+                latest = max(by_codebase[codebase], key=lambda m: m.changeid)
+                stamps.append(latest.sourcestampid)
+            else:
+                stamps.append(_sourcestamp(codebase, await self.getCodebaseDict(codebase)))
+        props: dict[str, tuple[Any, str]] = {}
+        models = [m for ms in by_codebase.values() for m in ms]
+        for model in sorted(models, key=lambda m: m.changeid):
+            props.update(model.properties)
+        props.update(as_property_dict(properties or {}))
+        if priority is None:
+            priority = self.priority
+        if callable(priority) and not _renderable(priority):
+            given = priority
+
+            def priority(names: list[str], _: Any) -> Any:
+                return given(names, by_codebase)
+
+        return await self.addBuildsetForSourceStamps(
+            waited_for=waited_for,
+            sourcestamps=stamps,
+            reason=reason,
+            external_idstring=external_idstring,
+            properties=props,
+            builderNames=builderNames,
+            priority=priority,
+            **kw,
+        )
 
     # --- buildsets ------------------------------------------------------------
 

@@ -5,6 +5,8 @@ from twisted.trial import unittest
 from zope.interface import implementer
 
 from buildbot import config, interfaces
+from buildbot.changes.changes import Change
+from buildbot.changes.filter import ChangeFilter
 from buildbot.schedulers.base import BaseScheduler
 from buildbot.test import fakedb
 from buildbot.test.fake import fakemaster
@@ -376,4 +378,244 @@ class BuildsetTests(Started, unittest.TestCase):
             await s.addBuildsetForSourceStampsWithDefaults(
                 "why", sourcestamps=[{"codebase": ""}, {"codebase": ""}]
             )
+        self.updates.assertNotCalled("addBuildset")
+
+
+class Consuming(BaseScheduler):
+    """Consumes changes from activate, with the given arguments; records gotChange."""
+
+    def __init__(self, *args, consume=None, **kwargs):
+        self.consume = consume or {}
+        self.got = []
+        self.hold = None  # a Deferred gotChange waits for, if set
+        super().__init__(*args, **kwargs)
+
+    async def activate(self):
+        await super().activate()
+        if self.enabled:
+            await self.startConsumingChanges(**self.consume)
+
+    def gotChange(self, change, important):
+        self.got.append((change.number, change.files, important))
+        if isinstance(self.hold, Exception):
+            raise self.hold
+        return self.hold
+
+
+class ChangeConsumptionTests(Started, unittest.TestCase):
+    async def add_change(self, **kw):
+        args = {"author": "me", "files": ["a.c"], "comments": "c", "branch": "main", **kw}
+        changeid = await self.updates.addChange(**args)
+        await eventual.flushEventualQueue()
+        return changeid
+
+    async def test_changes_reach_gotChange_as_Change_objects(self):
+        s = await self.add(Consuming("s", ["b"]))
+        received = []
+        s.gotChange = lambda change, important: received.append((change, important))
+        c1 = await self.add_change(files=["x"], properties={"p": 1})
+        self.assertEqual(len(received), 1)
+        change, important = received[0]
+        self.assertIsInstance(change, Change)
+        self.assertEqual((change.number, change.files, change.who), (c1, ["x"], "me"))
+        self.assertEqual(change.properties.getProperty("p"), 1)
+        self.assertTrue(important)
+
+    async def test_filter_classification_and_onlyImportant(self):
+        consume = {
+            "fileIsImportant": lambda c: "doc" not in c.files,
+            "change_filter": ChangeFilter(branch="main"),
+        }
+        s = await self.add(Consuming("s", ["b"], consume=consume))
+        c1 = await self.add_change(files=["a.c"])
+        await self.add_change(files=["a.c"], branch="dev")  # filtered out
+        c3 = await self.add_change(files=["doc"])
+        self.assertEqual(s.got, [(c1, ["a.c"], True), (c3, ["doc"], False)])
+
+        s2 = await self.add(Consuming("s2", ["b"], consume={**consume, "onlyImportant": True}))
+        c4 = await self.add_change(files=["doc"])
+        c5 = await self.add_change(files=["b.c"])
+        self.assertEqual(s2.got, [(c5, ["b.c"], True)])
+        self.assertEqual(s.got[-2:], [(c4, ["doc"], False), (c5, ["b.c"], True)])
+
+    async def test_classifier_may_return_a_deferred(self):
+        consume = {"fileIsImportant": lambda c: defer.succeed(False)}
+        s = await self.add(Consuming("s", ["b"], consume=consume))
+        c1 = await self.add_change()
+        self.assertEqual(s.got, [(c1, ["a.c"], False)])
+
+    async def test_changes_of_other_codebases_are_ignored(self):
+        s = await self.add(Consuming("s", ["b"], codebases=["lib"]))
+        await self.add_change(codebase="")
+        c2 = await self.add_change(codebase="lib")
+        self.assertEqual([g[0] for g in s.got], [c2])
+
+    async def test_one_change_at_a_time_in_order(self):
+        s = await self.add(Consuming("s", ["b"]))
+        s.hold = defer.Deferred()
+        c1 = await self.add_change()
+        c2 = await self.add_change()
+        self.assertEqual([g[0] for g in s.got], [c1])  # the second waits
+        hold, s.hold = s.hold, None
+        hold.callback(None)
+        await eventual.flushEventualQueue()
+        self.assertEqual([g[0] for g in s.got], [c1, c2])
+
+    async def test_errors_are_logged_and_consumption_goes_on(self):
+        s = await self.add(Consuming("s", ["b"]))
+        s.hold = RuntimeError("boom")
+        await self.add_change()
+        self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
+        s.hold = None
+        c2 = await self.add_change()
+        self.assertEqual(s.got[-1][0], c2)
+        # and errors of the filter too
+        s.consume = {}
+        await s.stopConsumingChanges()
+        await s.startConsumingChanges(change_filter=ChangeFilter(filter_fn=lambda c: 1 / 0))
+        await self.add_change()
+        self.assertEqual(len(self.flushLoggedErrors(ZeroDivisionError)), 1)
+        self.assertEqual(s.got[-1][0], c2)
+
+    async def test_gotChange_must_be_implemented(self):
+        s = BaseScheduler("s", ["b"])
+        await self.add(s)
+        await s.startConsumingChanges()
+        await self.add_change()
+        self.assertEqual(len(self.flushLoggedErrors(NotImplementedError)), 1)
+
+    async def test_pruned_change_is_skipped(self):
+        s = await self.add(Consuming("s", ["b"]))
+        await s.stopConsumingChanges()
+        await s.startConsumingChanges()
+        await self.master.mq.callConsumer(("changes", "999", "new"), {"changeid": 999})
+        self.assertEqual(s.got, [])
+
+    async def test_consuming_twice_fails(self):
+        s = await self.add(Consuming("s", ["b"]))
+        with self.assertRaises(RuntimeError):
+            await s.startConsumingChanges()
+
+    async def test_deactivate_waits_for_the_change_in_hand_and_drops_the_rest(self):
+        s = await self.add(Consuming("s", ["b"]))
+        s.hold = defer.Deferred()
+        c1 = await self.add_change()
+        await self.add_change()  # queued behind the first
+        stopped = s.disownServiceParent()
+        self.assertFalse(stopped.called)
+        s.hold.callback(None)
+        await stopped
+        self.assertEqual([g[0] for g in s.got], [c1])
+        self.assertFalse(
+            [q for q in self.master.mq._consumers if q.filter == ("changes", None, "new")]
+        )
+
+    async def test_disabling_stops_consumption(self):
+        s = await self.add(Consuming("s", ["b"]))
+        await self.updates.schedulerEnable(s.serviceid, False)
+        await eventual.flushEventualQueue()
+        await self.add_change()
+        self.assertEqual(s.got, [])
+
+    async def test_stop_after_a_failed_activation_leaves_no_consumer(self):
+        class Failing(Consuming):
+            async def activate(self):
+                await super().activate()
+                raise RuntimeError("activation failed")
+
+        s = Failing("s", ["b"])
+        await self.add(s)
+        self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
+        self.assertFalse(s.isActive())
+        await s.disownServiceParent()
+        self.assertIsNone(s._change_consumer)
+
+
+class BuildsetForChangesTests(Started, unittest.TestCase):
+    async def setUp(self):
+        await super().setUp()
+        await self.master.db.insert_test_data([fakedb.Builder(id=1, name="a")])
+
+    async def change(self, **kw):
+        args = {"author": "me", "files": ["a.c"], "comments": "c", "branch": "main", **kw}
+        return await self.updates.addChange(**args)
+
+    async def stamps_of(self, bsid):
+        bs = await self.master.data.get(("buildsets", bsid))
+        return {ss["codebase"]: ss for ss in bs["sourcestamps"]}
+
+    async def test_latest_change_per_codebase_and_defaults(self):
+        s = BaseScheduler(
+            "s",
+            ["a"],
+            codebases={
+                "app": {"repository": "r-app", "branch": "trunk"},
+                "lib": {"repository": "r-lib", "branch": "stable", "revision": "v1"},
+            },
+            properties={"p": "sched"},
+        )
+        await self.add(s)
+        c1 = await self.change(
+            codebase="app", revision="1", repository="r-app", properties={"x": 1}
+        )
+        c2 = await self.change(
+            codebase="app", revision="2", repository="r-app", properties={"x": 2}
+        )
+        bsid, brids = await s.addBuildsetForChanges(
+            reason="why", changeids=[c2, c1], external_idstring="ext", properties={"y": (3, "T")}
+        )
+        self.assertEqual(list(brids), [1])
+        stamps = await self.stamps_of(bsid)
+        self.assertEqual(sorted(stamps), ["app", "lib"])
+        self.assertEqual(stamps["app"]["revision"], "2")
+        self.assertEqual(
+            (stamps["lib"]["repository"], stamps["lib"]["branch"], stamps["lib"]["revision"]),
+            ("r-lib", "stable", "v1"),
+        )
+        call = self.updates.callsTo("addBuildset")[-1]
+        self.assertEqual(call["reason"], "why")
+        self.assertEqual(call["external_idstring"], "ext")
+        self.assertEqual(
+            call["properties"],
+            {
+                "x": (2, "Change"),
+                "y": (3, "T"),
+                "p": ("sched", "Scheduler"),
+                "scheduler": ("s", "Scheduler"),
+            },
+        )
+        # the buildset's changes are those of its sourcestamp
+        changes = await self.master.data.get(("sourcestamps", stamps["app"]["ssid"], "changes"))
+        self.assertEqual([c["changeid"] for c in changes], [c2])
+
+    async def test_change_of_an_unconfigured_codebase_is_added(self):
+        s = await self.add(BaseScheduler("s", ["a"]))
+        c1 = await self.change(codebase="other")
+        bsid, _ = await s.addBuildsetForChanges(changeids=[c1])
+        self.assertEqual(sorted(await self.stamps_of(bsid)), ["", "other"])
+
+    async def test_callable_priority_gets_the_changes_by_codebase(self):
+        seen = []
+
+        def priority(names, by_codebase):
+            seen.append((names, {k: [m.changeid for m in v] for k, v in by_codebase.items()}))
+            return 7
+
+        s = await self.add(BaseScheduler("s", ["a"], priority=priority))
+        c1 = await self.change()
+        c2 = await self.change()
+        await s.addBuildsetForChanges(changeids=[c1, c2], waited_for=True)
+        self.assertEqual(seen, [(["a"], {"": [c1, c2]})])
+        call = self.updates.callsTo("addBuildset")[-1]
+        self.assertEqual(call["priority"], 7)
+        self.assertTrue(call["waited_for"])
+        await s.addBuildsetForChanges(changeids=[c1], priority=3, builderNames=["z"])
+        call = self.updates.callsTo("addBuildset")[-1]
+        self.assertEqual(call["priority"], 3)
+        self.assertEqual(len(seen), 1)
+
+    async def test_unknown_change(self):
+        s = await self.add(BaseScheduler("s", ["a"]))
+        with self.assertRaises(KeyError):
+            await s.addBuildsetForChanges(changeids=[404])
         self.updates.assertNotCalled("addBuildset")
