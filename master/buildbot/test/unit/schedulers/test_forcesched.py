@@ -5,28 +5,16 @@ from twisted.trial import unittest
 from buildbot.schedulers.base import DisabledSchedulerError
 from buildbot.schedulers.forcesched import (
     BuilderSelectionError,
+    CodebaseParameter,
     ForceScheduler,
+    IntParameter,
+    StringParameter,
     ValidationError,
 )
 from buildbot.test import fakedb
 from buildbot.test.unit.schedulers.test_base import Started, config_errors
 
 EMAIL_OWNER = "Joe <joe@example.org>"
-
-
-class Param:
-    """A parameter-like object, as the parameter classes will be."""
-
-    def __init__(self, name, default="", getFromKwargs=None, **attrs):
-        self.name = name
-        self.fullName = name
-        self.default = default
-        if getFromKwargs is not None:
-            self.getFromKwargs = getFromKwargs
-        self.__dict__.update(attrs)
-
-    def getSpec(self):
-        return {"name": self.name, "fullName": self.fullName, "type": "text"}
 
 
 class ConfigTests(unittest.TestCase):
@@ -77,17 +65,17 @@ class ConfigTests(unittest.TestCase):
         )
         self.assertEqual(
             [f["fullName"] for f in fields[1]["fields"]],
-            ["branch", "revision", "repository", "project"],
+            ["branch", "project", "repository", "revision"],
         )
         self.assertEqual(fields[2]["fullName"], "lib")
         self.assertEqual(fields[2]["label"], "Codebase: lib")
         self.assertEqual(fields[2]["fields"][0]["fullName"], "lib_branch")
 
     def test_parameter_objects_accepted(self):
-        prop = Param("color")
-        s = ForceScheduler("f", ["a"], reason=Param("why"), properties=[prop])
+        prop = StringParameter("color")
+        s = ForceScheduler("f", ["a"], reason=StringParameter("why"), properties=[prop])
         fields = s.getAllFieldsSpec()
-        self.assertEqual(fields[0]["fields"][1], {"name": "why", "fullName": "why", "type": "text"})
+        self.assertEqual(fields[0]["fields"][1], StringParameter("why").getSpec())
         self.assertEqual(fields[-1]["name"], "color")
 
     def test_bad_arguments_are_collected(self):
@@ -99,15 +87,19 @@ class ConfigTests(unittest.TestCase):
                 reasonString=3,
                 buttonName=1,
                 codebases=[],
-                properties=[Param("owner"), "x"],
+                properties=[StringParameter("owner"), "x"],
+                priority=StringParameter("priority"),
             )
         )
-        self.assertEqual(len(errors), 8, errors)
+        self.assertEqual(len(errors), 10, errors)
         for word, error in zip(
             [
+                # raised by the parameter itself
+                "reserved",
                 "identifier",
                 "builderNames",
                 "username",
+                "IntParameter",
                 "reasonString",
                 "buttonName",
                 "codebases",
@@ -118,6 +110,10 @@ class ConfigTests(unittest.TestCase):
             strict=True,
         ):
             self.assertIn(word, error)
+
+    def test_properties_must_be_a_list(self):
+        [error] = config_errors(lambda: ForceScheduler("f", ["a"], properties={"a": 1}))
+        self.assertIn("list of force parameters", error)
 
     def test_name_too_long(self):
         self.assertEqual(len(config_errors(lambda: ForceScheduler("x" * 51, ["a"]))), 1)
@@ -131,10 +127,13 @@ class ConfigTests(unittest.TestCase):
 
     def test_codebase_parameter_objects(self):
         self.assertEqual(
-            len(config_errors(lambda: ForceScheduler("f", ["a"], codebases=[Param("x")]))), 1
+            len(
+                config_errors(lambda: ForceScheduler("f", ["a"], codebases=[StringParameter("x")]))
+            ),
+            1,
         )
-        s = ForceScheduler("f", ["a"], codebases=[Param("x", codebase="x")])
-        self.assertEqual(s.codebases, {"x": {}})
+        s = ForceScheduler("f", ["a"], codebases=[CodebaseParameter("x"), "y"])
+        self.assertEqual(s.codebases, {"x": {}, "y": {}})
 
 
 class ForceTests(Started, unittest.TestCase):
@@ -279,19 +278,18 @@ class ForceTests(Started, unittest.TestCase):
         )
 
     async def test_parameter_objects_give_properties(self):
-        def from_kwargs(kwargs):
-            # the parameter classes receive every value as a list
-            return ",".join(kwargs.get("tags", []))
+        class Tags(StringParameter):
+            def getFromKwargs(self, kwargs):
+                # the parameters receive every value as a list
+                return ",".join(kwargs.get("tags", []))
 
         sched = await self.add(
             ForceScheduler(
                 "custom",
                 ["a"],
-                reason=Param("why", default="dunno"),
-                properties=[
-                    Param("color", default="red"),
-                    Param("tags", getFromKwargs=from_kwargs),
-                ],
+                reason=StringParameter("why", default="dunno"),
+                properties=[StringParameter("color", default="red"), Tags("tags")],
+                priority=IntParameter("priority", default=7),
             )
         )
         await sched.force("me", tags=["x", "y"])
@@ -299,6 +297,7 @@ class ForceTests(Started, unittest.TestCase):
         self.assertEqual(props["color"], ("red", "Force Build Form"))
         self.assertEqual(props["tags"], ("x,y", "Force Build Form"))
         self.assertEqual(props["reason"], ("dunno", "Force Build Form"))
+        self.assertEqual(self.last_buildset()["priority"], 7)
         await sched.force("me", why="because", color="blue")
         props = self.last_buildset()["properties"]
         self.assertEqual((props["reason"][0], props["color"][0]), ("because", "blue"))
