@@ -30,6 +30,7 @@ live cursor: the connection is gone when the Deferred fires.
 
 from __future__ import annotations
 
+import collections
 import threading
 import time
 from collections.abc import Callable
@@ -129,6 +130,9 @@ class DBThreadPool:
         )
         self._shutdown_d: defer.Deferred | None = None
         self._shutdown_trigger = None
+        # (deferred, ok, result) of finished calls, appended by the pool threads
+        self._results: collections.deque[tuple[defer.Deferred, bool, Any]] = collections.deque()
+        self._wake_pending = False
         reactor.callWhenRunning(self._start)
 
     # --- life cycle ---------------------------------------------------------
@@ -184,9 +188,39 @@ class DBThreadPool:
         """Run ``callable(conn, *args, **kwargs)`` in a pool thread, in one transaction."""
         if self._shutdown_d is not None:
             return defer.fail(RuntimeError("the database thread pool is shut down"))
-        return threads.deferToThreadPool(
-            self.reactor, self._threadpool, self._thd_transaction, callable, args, kwargs
+        d: defer.Deferred[T] = defer.Deferred()
+        self._threadpool.callInThreadWithCallback(
+            lambda ok, result: self._thd_deliver(d, ok, result),
+            self._thd_transaction,
+            callable,
+            args,
+            kwargs,
         )
+        return d
+
+    # Results go back to the reactor through one queue, with one wake-up for all the
+    # results that arrive before the reactor drains it: every wake-up is a write to
+    # the reactor's waker pipe, during which the DB thread gives up the GIL and then
+    # waits for it, while the busy reactor thread holds it for up to a switch interval.
+    # One wake-up per transaction made a busy master's DB thread wait more than it ran.
+
+    def _thd_deliver(self, d: defer.Deferred, ok: bool, result: Any) -> None:
+        self._results.append((d, ok, result))
+        if not self._wake_pending:
+            self._wake_pending = True
+            self.reactor.callFromThread(self._deliver)
+
+    def _deliver(self) -> None:
+        self._wake_pending = False
+        results = self._results
+        while results:
+            d, ok, result = results.popleft()
+            if d.called:  # cancelled by its caller meanwhile
+                continue
+            if ok:
+                d.callback(result)
+            else:
+                d.errback(result)
 
     def do_with_engine(
         self, callable: Callable[..., T], *args: Any, **kwargs: Any

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import time
 
 import sqlalchemy as sa
 from twisted.internet import defer, reactor, task
@@ -248,6 +249,50 @@ class TestDBThreadPool(PoolTestMixin, unittest.TestCase):
             [p.do(lambda conn: threading.current_thread().ident) for _ in range(10)]
         )
         self.assertEqual(len(set(seen)), 1)
+
+    @defer.inlineCallbacks
+    def test_results_of_a_burst_come_back_in_order_with_one_wake_up(self):
+        p = self.make_pool()
+        yield p.do(self.thd_names)  # started
+        wakeups = []
+        real = reactor.callFromThread
+
+        def counting(fn, *args, **kwargs):
+            wakeups.append(fn)
+            return real(fn, *args, **kwargs)
+
+        self.patch(reactor, "callFromThread", counting)
+        gate = threading.Event()
+        order = []
+
+        def thd_wait(conn):
+            gate.wait(10)
+            return "first"
+
+        ds = [p.do(thd_wait)] + [p.do(lambda conn, i=i: i) for i in range(20)]
+        for d in ds:
+            d.addCallback(order.append)
+        # the reactor thread is busy here, so all 21 results queue up behind one wake-up
+        gate.set()
+        deadline = time.monotonic() + 10
+        while len(p._results) < 21 and time.monotonic() < deadline:
+            time.sleep(0.001)
+        yield defer.gatherResults(ds)
+        self.assertEqual(order, ["first", *range(20)])
+        self.assertEqual([fn for fn in wakeups if fn == p._deliver], [p._deliver])
+
+    @defer.inlineCallbacks
+    def test_cancelled_call_does_not_stop_the_others(self):
+        p = self.make_pool()
+        yield p.do(self.thd_names)
+        gate = threading.Event()
+        first = p.do(lambda conn: gate.wait(10))
+        second = p.do(lambda conn: "second")
+        first.cancel()
+        gate.set()
+        self.assertEqual((yield second), "second")
+        with self.assertRaises(defer.CancelledError):
+            yield first
 
     @defer.inlineCallbacks
     def test_shutdown(self):
