@@ -144,6 +144,38 @@ class BuildRequest(base.ResourceType):
         for brid in brids:
             await super().generateEvent(brid, *events)
 
+    def produceNewEvents(
+        self,
+        bsid: int,
+        brids: dict[int, int],
+        priority: int,
+        submitted_at: int,
+        waited_for: bool,
+    ) -> None:
+        """The `new` events of requests just added, from what their creator knows: the
+        row holds nothing else yet, so there is nothing to read back."""
+        for builderid, brid in brids.items():
+            if not self.wantsEvent(
+                "new", buildrequestid=brid, buildsetid=bsid, builderid=builderid
+            ):
+                continue
+            msg = {
+                "buildrequestid": brid,
+                "buildsetid": bsid,
+                "builderid": builderid,
+                "priority": priority,
+                "claimed": False,
+                "claimed_at": None,
+                "claimed_by_masterid": None,
+                "complete": False,
+                "results": -1,
+                "submitted_at": epoch2datetime(submitted_at),
+                "complete_at": None,
+                "waited_for": bool(waited_for),
+                "properties": None,
+            }
+            self.produceEvent(msg, "new")
+
     @base.updateMethod
     async def claimBuildRequests(self, brids: list[int], claimed_at: Any = None) -> bool:
         """Claim them all for this master (True), or none if one is taken (False)."""

@@ -115,7 +115,9 @@ class Buildset(base.ResourceType):
             parent_relationship=parent_relationship,
             priority=priority,
         )
-        await self.master.data.rtypes.buildrequest.generateEvent(list(brids.values()), "new")
+        self.master.data.rtypes.buildrequest.produceNewEvents(
+            bsid, brids, priority, submitted_at, waited_for
+        )
         if self.wantsEvent("new", bsid=bsid):
             bs = await self.master.db.buildsets.getBuildset(bsid)
             msg = await buildset_dict(self.master, bs)

@@ -223,6 +223,14 @@ class Tests(dataapi.DataMixin):
             [{"name": "p", "source": "test", "value": "1"}],
         )
 
+    async def test_addBuildset_request_events_are_the_rows(self):
+        bsid, brids = await self.add_buildset()
+        msgs = {key: msg for key, msg in self.mq.productions if key[0] == "buildrequests"}
+        self.assertEqual(len(msgs), 2)
+        for brid in brids.values():
+            msg = msgs[("buildrequests", str(brid), "new")]
+            self.assertEqual(msg, await self.data.get(("buildrequests", brid)))
+
     async def test_addBuildset_new_event_body(self):
         bsid, _ = await self.add_buildset()
         (key, msg) = self.mq.productions[-1]
