@@ -31,6 +31,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from twisted.python import log
 
+from buildbot.db import model as model_module
 from buildbot.db.model import Model
 
 if TYPE_CHECKING:
@@ -253,7 +254,7 @@ def thd_stamp_head(conn: Connection) -> None:
     MigrationContext.configure(conn).stamp(script_directory(), "head")
 
 
-def _fresh_metadata() -> sa.MetaData:
+def _fresh_metadata(dialect_name: str = "") -> sa.MetaData:
     """A private copy of the model's tables, to create them from.
 
     Creating tables on a back-end that adds the cyclic foreign keys by ALTER
@@ -265,12 +266,14 @@ def _fresh_metadata() -> sa.MetaData:
     copy = sa.MetaData(naming_convention=Model.metadata.naming_convention)
     for table in Model.metadata.sorted_tables:
         table.to_metadata(copy)
+    if dialect_name == "mysql":
+        model_module.with_mysql_options(copy)
     return copy
 
 
 def thd_create_tables(conn: Connection) -> None:
     """Create every table of the model and stamp it at head (empty database)."""
-    _fresh_metadata().create_all(conn)
+    _fresh_metadata(conn.dialect.name).create_all(conn)
     thd_stamp_head(conn)
 
 

@@ -17,20 +17,43 @@ explicit InnoDB engine.
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.mysql import LONGBLOB
 
 # Indexes declared with ``index=True`` on a column would get this name; every
 # index below is named explicitly, the convention only guards later additions.
 NAMING_CONVENTION = {"ix": "ix_%(column_0_label)s"}
 
-# Table options applied on MySQL/MariaDB (ignored by the other dialects).
+# What MySQL/MariaDB needs to create the schema, and the others ignore. It is not
+# in the tables themselves: a `mysql_*` option makes SQLAlchemy load its MySQL
+# dialect (some twenty modules) in every master; `with_mysql_options` adds them to
+# a copy of the tables when a MySQL schema is created.
 TABLE_OPTIONS = {"mysql_engine": "InnoDB", "mysql_character_set": "utf8mb4"}
+#: index name -> the prefix lengths MySQL needs to index TEXT columns
+MYSQL_INDEX_LENGTHS = {
+    "test_names_name": {"name": 255},
+    "test_code_paths_path": {"path": 255},
+}
+#: (table, column) of binary values that may exceed a MySQL BLOB's 64 KiB
+MYSQL_LONGBLOB_COLUMNS = [("build_data", "value")]
 
 metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
 
 
+def with_mysql_options(md: sa.MetaData) -> sa.MetaData:
+    """Gives the tables of `md` (a copy of the model's) their MySQL-only options."""
+    from sqlalchemy.dialects.mysql import LONGBLOB
+
+    for table in md.tables.values():
+        table.dialect_kwargs.update(TABLE_OPTIONS)
+        for index in table.indexes:
+            if index.name in MYSQL_INDEX_LENGTHS:
+                index.dialect_kwargs["mysql_length"] = MYSQL_INDEX_LENGTHS[index.name]
+    for table, column in MYSQL_LONGBLOB_COLUMNS:
+        md.tables[table].c[column].type = LONGBLOB()
+    return md
+
+
 def _table(name: str, *items: sa.SchemaItem) -> sa.Table:
-    return sa.Table(name, metadata, *items, **TABLE_OPTIONS)
+    return sa.Table(name, metadata, *items)
 
 
 def _pk(name: str = "id") -> sa.Column:
@@ -421,8 +444,8 @@ build_data = _table(
     _pk(),
     _fk("buildid", "builds.id"),
     sa.Column("name", sa.String(256), nullable=False),
-    # up to 4 GiB on MySQL, where a plain BLOB stops at 64 KiB
-    sa.Column("value", sa.LargeBinary().with_variant(LONGBLOB, "mysql"), nullable=False),
+    # a LONGBLOB on MySQL (MYSQL_LONGBLOB_COLUMNS), where a plain BLOB stops at 64 KiB
+    sa.Column("value", sa.LargeBinary(), nullable=False),
     sa.Column("length", sa.Integer, nullable=False),
     sa.Column("source", sa.String(256), nullable=False),
     sa.Index("build_data_buildid_name", "buildid", "name", unique=True),
@@ -491,8 +514,8 @@ test_names = _table(
     _pk(),
     _fk("builderid", "builders.id"),
     sa.Column("name", sa.Text, nullable=False),
-    # MySQL cannot index a whole TEXT column: index a prefix there
-    sa.Index("test_names_name", "builderid", "name", mysql_length={"name": 255}),
+    # MySQL cannot index a whole TEXT column: a prefix there (MYSQL_INDEX_LENGTHS)
+    sa.Index("test_names_name", "builderid", "name"),
 )
 
 test_code_paths = _table(
@@ -500,7 +523,7 @@ test_code_paths = _table(
     _pk(),
     _fk("builderid", "builders.id"),
     sa.Column("path", sa.Text, nullable=False),
-    sa.Index("test_code_paths_path", "builderid", "path", mysql_length={"path": 255}),
+    sa.Index("test_code_paths_path", "builderid", "path"),
 )
 
 test_results = _table(

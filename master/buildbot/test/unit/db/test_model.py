@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
+import sys
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql, postgresql
@@ -303,17 +305,29 @@ class TestModel(SqliteDbMixin, unittest.TestCase):
 
     def test_mysql_ddl(self):
         dialect = mysql.dialect()
-        ddl = str(CreateTable(model.test_names).compile(dialect=dialect))
+        tables = migrate._fresh_metadata("mysql").tables
+        ddl = str(CreateTable(tables["test_names"]).compile(dialect=dialect))
         self.assertIn("ENGINE=InnoDB", ddl)
         self.assertIn("CHARACTER SET utf8mb4", ddl)
-        for index, prefix in (
-            (model.test_names.indexes, "name(255)"),
-            (model.test_code_paths.indexes, "path(255)"),
-        ):
-            (ix,) = index
+        for name, prefix in (("test_names", "name(255)"), ("test_code_paths", "path(255)")):
+            (ix,) = tables[name].indexes
             self.assertIn(prefix, str(CreateIndex(ix).compile(dialect=dialect)))
-        build_data = str(CreateTable(model.build_data).compile(dialect=dialect))
+        build_data = str(CreateTable(tables["build_data"]).compile(dialect=dialect))
         self.assertIn("value LONGBLOB NOT NULL", build_data)
+        # the shared model stays free of them (and of the MySQL dialect they load)
+        plain = str(CreateTable(model.test_names).compile(dialect=dialect))
+        self.assertNotIn("ENGINE=InnoDB", plain)
+        self.assertEqual(dict(model.build_data.dialect_kwargs), {})
+
+    def test_model_does_not_load_the_mysql_dialect(self):
+        code = (
+            "import sys, buildbot.db.migrate, buildbot.db.connector; "
+            "print(sorted(m for m in sys.modules if 'dialects.mysql' in m))"
+        )
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        ).stdout
+        self.assertEqual(out.strip(), "[]")
 
     def test_postgresql_cycle_is_broken_by_named_constraints(self):
         """buildsets -> builds -> buildrequests -> buildsets: those are added by ALTER."""
