@@ -420,7 +420,9 @@ class KeyLoader:
             ("port", lambda v: _is_int(v) or isinstance(v, str), "an int or an endpoint string"),
             ("plugins", lambda v: isinstance(v, dict), "a dictionary"),
             ("change_hook_dialects", lambda v: isinstance(v, dict), "a dictionary"),
-            ("cookie_expiration_time", lambda v: isinstance(v, datetime.timedelta), "a timedelta"),
+            ("cookie_expiration_time", _is_positive_timedelta, "a positive datetime.timedelta"),
+            ("auth", _is_www_auth, "an auth object (e.g. util.UserPasswordAuth(...))"),
+            ("authz", _is_www_authz, "a util.Authz object"),
             ("json_cache_seconds", _is_int, "an integer"),
             ("rest_minimum_version", _is_int, "an integer"),
             ("ws_ping_interval", _is_int, "an integer"),
@@ -472,3 +474,18 @@ def run_configurators(config_dict: dict[str, Any]) -> None:
             error(f"c['configurators']: {c!r} is not a configurator")
             continue
         c.configure(config_dict)
+
+
+# duck-typed, so that loading a config does not import the web layer
+def _is_www_auth(v: Any) -> bool:
+    return callable(getattr(v, "getLoginResource", None)) and callable(
+        getattr(v, "maybeAutoLogin", None)
+    )
+
+
+def _is_www_authz(v: Any) -> bool:
+    return callable(getattr(v, "assertUserAllowed", None))
+
+
+def _is_positive_timedelta(v: Any) -> bool:
+    return isinstance(v, datetime.timedelta) and v.total_seconds() > 0

@@ -24,6 +24,8 @@ from buildbot.data.exceptions import (
     InvalidQueryParameter,
 )
 from buildbot.www import jsonenc
+from buildbot.www.auth import AuthError, current_user, get_authz, owner_of
+from buildbot.www.authz import Forbidden
 from buildbot.www.cors import PREFLIGHT_METHODS
 from buildbot.www.query import BadRequest, result_spec_from_args
 
@@ -137,6 +139,10 @@ def _check_jsonrpc(body: Any) -> tuple[str, dict[str, Any], Any]:
     return body["method"], body["params"], rpc_id
 
 
+def method_name(request: server.Request) -> str:
+    return request.method.decode("ascii", "replace")
+
+
 class V2RootResource(resource.Resource):
     """`/api/v2` and everything below it (a leaf: the path is the data API path)."""
 
@@ -207,6 +213,12 @@ class V2RootResource(resource.Resource):
             endpoint, kwargs = self.data.getEndpoint(path)
         except InvalidPathError as e:
             reply.error(404, str(e))
+            return
+        try:
+            user = await current_user(self.www, request)
+            await get_authz(self.www).assertUserAllowed(path, method_name(request), kwargs, user)
+        except (AuthError, Forbidden) as e:
+            reply.error(getattr(e, "code", 403), e.message)
             return
         plural, fields = endpoint.rtype.plural, endpoint.rtype.fields
         try:
@@ -295,10 +307,6 @@ class V2RootResource(resource.Resource):
 
     # --- JSON-RPC controls ------------------------------------------------------------
 
-    def owner(self, request: server.Request) -> str:
-        """Who asks for a control, as put in `params['owner']` (auth comes later)."""
-        return "anonymous"
-
     async def _control(self, request: server.Request, reply: _Reply) -> None:
         ctype = (request.getHeader(b"content-type") or b"").decode("latin-1")
         if ctype.split(";")[0].strip().lower() != "application/json":
@@ -319,8 +327,14 @@ class V2RootResource(resource.Resource):
             reply.jsonrpc_error(code, rpc_code, message, rpc_id, with_id=True)
 
         path = self._path(request)
+        try:
+            user = await current_user(self.www, request)
+            await get_authz(self.www).assertUserAllowed(path, method, params, user)
+        except (AuthError, Forbidden) as e:
+            fail(getattr(e, "code", 403), INVALID_REQUEST, e.message)
+            return
         params = dict(params)
-        params["owner"] = self.owner(request)
+        params["owner"] = owner_of(user)
         try:
             result = await self.data.control(method, params, path)
         except InvalidControlException as e:

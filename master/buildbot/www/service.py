@@ -19,7 +19,7 @@ from twisted.web import resource
 from buildbot.util import service
 from buildbot.util.listeners import port_to_endpoint
 from buildbot.util.trackingsite import TrackingSite
-from buildbot.www import rest
+from buildbot.www import auth, rest
 from buildbot.www.cors import OriginMatcher, origin_of
 
 DEFAULT_URL = "http://localhost:8080/"
@@ -78,6 +78,7 @@ class WWWService(service.ReconfigurableServiceMixin, service.AsyncMultiService):
     def _make_root(self) -> resource.Resource:
         root = resource.Resource()
         root.putChild(b"api", rest.RestRootResource(self))
+        root.putChild(b"auth", auth.make_auth_resource(self))
         return root
 
     def _access_log(self) -> dict[str, Any] | None:
