@@ -8,7 +8,7 @@ TRIAL_JOBS ?= 2
 # Modules to test; `make test TESTS=buildbot.test.unit.util` runs a subset.
 TESTS ?= buildbot buildbot_worker buildbot_pkg
 
-.PHONY: all venv system-deps db-servers buildbot43-venv test lint format clean demo demo-stop bench help
+.PHONY: all venv system-deps db-servers buildbot43-venv docker-engine test lint format clean demo demo-stop bench help
 
 all: venv
 
@@ -46,9 +46,14 @@ db-servers:
 buildbot43-venv:
 	bash .ci/buildbot43-venv
 
-test: system-deps venv db-servers buildbot43-venv
+# A throw-away Docker engine and base image for the Docker latent worker tests.
+docker-engine:
+	bash .ci/docker-engine start
+
+test: system-deps venv db-servers buildbot43-venv docker-engine
 	$(BIN)/python .ci/run_tests.py --env-file build/db-servers.env \
-		--env-file build/buildbot43.env --jobs $(TRIAL_JOBS) $(TESTS)
+		--env-file build/buildbot43.env --env-file build/docker-engine.env \
+		--jobs $(TRIAL_JOBS) $(TESTS)
 
 lint: venv
 	$(BIN)/ruff check .
@@ -97,6 +102,7 @@ bench: venv
 
 clean: demo-stop
 	-bash .ci/db-servers stop
+	-bash .ci/docker-engine stop
 	rm -rf $(VENV) $(STAMPS) build demo .coverage .coverage.* htmlcov _trial_temp* .ruff_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 	find . -name '*.egg-info' -type d -prune -exec rm -rf {} +

@@ -1,7 +1,8 @@
 """The pairing of one worker with one builder: `build.workerforbuilder`.
 
 It answers whether the worker can take a build for this builder now, and keeps the
-worker's list of running builds as builds start and end.
+worker's list of running builds as builds start and end (telling a latent worker,
+which stops when idle).
 """
 
 from __future__ import annotations
@@ -36,13 +37,19 @@ class WorkerForBuilder:
         if self.builds:
             return False
         worker = self.worker
+        if getattr(worker, "is_latent", False):
+            # started for the build when needed (see `Builder.maybeStartBuild`)
+            return worker.canStartBuild() and self._below_max_builds()
         conn = worker.conn
         if conn is None or not worker.canStartBuild():
             return False
         if self.builder.name not in getattr(conn, "builders", {}):
             return False
-        max_builds = getattr(worker, "max_builds", None)
-        return max_builds is None or len(worker.building) < max_builds
+        return self._below_max_builds()
+
+    def _below_max_builds(self) -> bool:
+        max_builds = getattr(self.worker, "max_builds", None)
+        return max_builds is None or len(self.worker.building) < max_builds
 
     def isBusy(self) -> bool:
         """Running a build of this builder."""
@@ -51,7 +58,13 @@ class WorkerForBuilder:
     def buildStarted(self, build: Any) -> None:
         self.builds.add(build)
         self.worker.building.add(build)
+        started = getattr(self.worker, "buildStarted", None)
+        if started is not None:
+            started(self)
 
     def buildFinished(self, build: Any) -> None:
         self.builds.discard(build)
         self.worker.building.discard(build)
+        finished = getattr(self.worker, "buildFinished", None)
+        if finished is not None:
+            finished(self, getattr(build, "results", None))
