@@ -90,6 +90,11 @@ class BuildMaster(service.ReconfigurableServiceMixin, service.MasterService):
         self.mq.setServiceParent(self)
         self.data = dataconnector.DataConnector()
         self.data.setServiceParent(self)
+        from buildbot.secrets.manager import SecretManager
+
+        # before the services that render secrets (worker and web passwords...)
+        self.secrets_manager = SecretManager()
+        self.secrets_manager.setServiceParent(self)
         from buildbot.pbmanager import PBManager
         from buildbot.process.botmaster import BotMaster
         from buildbot.worker.manager import WorkerManager
@@ -104,8 +109,6 @@ class BuildMaster(service.ReconfigurableServiceMixin, service.MasterService):
 
         self.www = WWWService()
         self.www.setServiceParent(self)
-        # filled in by the secrets layer
-        self.secrets_manager: Any = None
         self.scheduler_manager = _NamedManager("scheduler_manager", "schedulers")
         self.scheduler_manager.setServiceParent(self)
         self.change_svc = _NamedManager("change_svc", "change_sources")

@@ -293,6 +293,14 @@ class KeyLoader:
                 msg = f"c['secretsProviders']: {p!r} is not a secret provider"
                 self.fail("secretsProviders", msg)
                 return
+        names = [p.name for p in providers]
+        for name in sorted({n for n in names if names.count(n) > 1}):
+            msg = (
+                f"c['secretsProviders']: two providers are named {name!r}; give each "
+                "its own name (name='...')"
+            )
+            self.fail("secretsProviders", msg)
+            return
         self.cfg.secretsProviders = providers
 
     def load_schedulers(self) -> None:

@@ -355,16 +355,21 @@ class Build(properties.PropertiesMixin):
                 log.err(failure.Failure(), f"summary of {step!r}")
                 summary = {}
             if (summary or {}).get("build"):
-                self.text.append(summary["build"])
+                self.text.append(self.properties.cleanupTextFromSecrets(str(summary["build"])))
         await self._store_properties()
 
     async def _store_properties(self) -> None:
-        """Write the properties that changed since the last write (none: no DB call)."""
+        """Write the properties that changed since the last write (none: no DB call).
+
+        Secrets used by the build are scrubbed from the values first: the database,
+        the data API and the reporters never see them."""
         current = as_property_dict(self.properties)
         stored = self._stored_properties
         encoded = {}
         changed = {}
+        scrub = self.properties.cleanupValueFromSecrets
         for name, (value, source) in current.items():
+            value = scrub(value)
             try:
                 enc = (json.dumps(value), source)
             except (TypeError, ValueError):
@@ -418,7 +423,8 @@ class Build(properties.PropertiesMixin):
             if self.buildid is not None:
                 updates = self.master.data.updates
                 await self._store_properties()
-                await updates.setBuildStateString(self.buildid, self.getStateString())
+                state = self.properties.cleanupTextFromSecrets(self.getStateString())
+                await updates.setBuildStateString(self.buildid, state)
                 await updates.finishBuild(self.buildid, self.results)
         except Exception:
             log.err(failure.Failure(), f"while finishing {self!r}")

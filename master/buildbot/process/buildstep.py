@@ -30,6 +30,7 @@ from buildbot.process import locks as real_locks
 from buildbot.process import remotecommand
 from buildbot.process.log import Log
 from buildbot.process.properties import PropertiesMixin
+from buildbot.process.renderables import MissingSecretError
 from buildbot.process.results import (
     CANCELLED,
     EXCEPTION,
@@ -216,6 +217,8 @@ class BuildStep(PropertiesMixin, metaclass=_StepMeta):
         self._pending_ops: set[defer.Deferred[Any]] = set()
         self._test_results: dict[int, list[dict[str, Any]]] = {}
         self._oldstyle_done: defer.Deferred[int] | None = None
+        # why the step could not run, when that replaces its own summary
+        self._failure_summary: str | None = None
 
     def _check_config(self) -> None:
         name = self.name
@@ -327,6 +330,7 @@ class BuildStep(PropertiesMixin, metaclass=_StepMeta):
         name = await self.render(self.name)
         if not isinstance(name, str):
             name = str(name)
+        name = self._scrub(name)
         updates = self.master.data.updates
         if start:
             added = await updates.addStep(
@@ -399,6 +403,16 @@ class BuildStep(PropertiesMixin, metaclass=_StepMeta):
 
     async def _map_failure(self, f: failure.Failure) -> int:
         if f.check(BuildStepFailed):
+            return FAILURE
+        if f.check(MissingSecretError):
+            # a configuration problem, not a bug: the message says it all
+            message = str(f.value)
+            self._failure_summary = message
+            try:
+                if self.stepid is not None:
+                    await self.addCompleteLog("err.text", message + "\n")
+            except Exception:
+                twlog.err(None, "while adding the error log")
             return FAILURE
         if f.check(BuildStepCancelled, defer.CancelledError):
             return CANCELLED
@@ -592,7 +606,11 @@ class BuildStep(PropertiesMixin, metaclass=_StepMeta):
         return defer.ensureDeferred(self._build_result_summary())
 
     async def _build_result_summary(self) -> dict[str, str]:
-        summary = dict(await defer.maybeDeferred(self.getResultSummary))
+        if self._failure_summary is not None:
+            summary = {"step": self._failure_summary_text()}
+        else:
+            summary = dict(await defer.maybeDeferred(self.getResultSummary))
+        summary = {k: self._scrub(v) if isinstance(v, str) else v for k, v in summary.items()}
         if "build" not in summary and self.results in self._summary_policy():
             summary["build"] = summary["step"]
         return summary
@@ -607,7 +625,12 @@ class BuildStep(PropertiesMixin, metaclass=_StepMeta):
         text = await self._summary_text()
         await self.master.data.updates.setStepStateString(self.stepid, text)
 
+    def _failure_summary_text(self) -> str:
+        return f"{self._failure_summary}{self._result_note()}"
+
     async def _summary_text(self) -> str:
+        if not self._running and self._failure_summary is not None:
+            return self._scrub(self._failure_summary_text())
         if self._running:
             summary = await defer.maybeDeferred(self.getCurrentSummary)
         else:
@@ -637,6 +660,9 @@ class BuildStep(PropertiesMixin, metaclass=_StepMeta):
         if encoding is None:
             encoding = getattr(getattr(self.master, "config", None), "logEncoding", None)
         lg = Log.new(self.master, name, type, logid, encoding)
+        props = getattr(self.build, "properties", None)
+        if hasattr(props, "secretHoldback"):
+            lg.set_scrubber(props)
         self.logs[name] = lg
         for logname, observer in self._log_observers:
             if logname == name:
@@ -683,7 +709,9 @@ class BuildStep(PropertiesMixin, metaclass=_StepMeta):
         return self._track(defer.ensureDeferred(_awaitable(fn(*args, **kwargs))))
 
     def addURL(self, name: str, url: str) -> defer.Deferred[None]:
-        return self._update("addStepURL", self.stepid, str(name), str(url))
+        return self._update(
+            "addStepURL", self.stepid, self._scrub(str(name)), self._scrub(str(url))
+        )
 
     def setBuildData(self, name: str, value: bytes, source: str) -> defer.Deferred[None]:
         return self._update("setBuildData", self.build.buildid, name, value, source)

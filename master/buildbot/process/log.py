@@ -82,6 +82,8 @@ class _Channel:
         else:
             self._decoder = codecs.getincrementaldecoder(encoding)(errors=_REPLACE_ERRORS)
         self._lines = LineBoundaryFinder()
+        # whole lines kept back by the scrubber: they may begin a multi-line secret
+        self.held = ""
 
     def _decode(self, data: bytes, final: bool = False) -> str:
         if self._decode_fn is not None:
@@ -133,6 +135,7 @@ class Log:
         self._chunks_written = 0  # appendLog calls made (each stores whole chunks)
         self._finished_in_db = False  # the last appendLog marked the log complete
         self._subscribers: list[Subscriber] = []
+        self._scrubber: Any = None
         # the batch: formatted lines not yet handed to appendLog
         self._pending: list[str] = []
         self._pending_size = 0
@@ -194,6 +197,30 @@ class Log:
 
     # --- writing ---
 
+    def set_scrubber(self, scrubber: Any) -> None:
+        """Scrub secrets from everything written from now on.
+
+        `scrubber` (the build's `Properties`) has `cleanupTextFromSecrets(text)` and
+        `secretHoldback(text)`. Output is scrubbed once cut into whole lines, so a
+        secret split across chunks of output is still found; lines that may begin a
+        multi-line secret wait for the following lines (or the end of the log)."""
+        self._scrubber = scrubber
+
+    def _scrub(self, channel: _Channel, lines: str | None, final: bool) -> str | None:
+        scrubber = self._scrubber
+        if scrubber is None:
+            return lines
+        text = channel.held + (lines or "")
+        channel.held = ""
+        if not final:
+            cut = scrubber.secretHoldback(text)
+            text, channel.held = text[:cut], text[cut:]
+        return scrubber.cleanupTextFromSecrets(text) if text else None
+
+    def _scrub_text(self, text: str) -> str:
+        scrubber = self._scrubber
+        return scrubber.cleanupTextFromSecrets(text) if scrubber is not None else text
+
     def _channels(self) -> dict[str | None, _Channel]:
         raise NotImplementedError
 
@@ -208,7 +235,8 @@ class Log:
     def _add(self, stream: str | None, text: str | bytes) -> defer.Deferred[None]:
         try:
             self._check_open()
-            lines = self._channels()[stream].feed(text)
+            channel = self._channels()[stream]
+            lines = self._scrub(channel, channel.feed(text), final=False)
         except Exception:
             return defer.fail()
         return self._accept(stream, lines) if lines else defer.succeed(None)
@@ -222,7 +250,12 @@ class Log:
             return defer.succeed(None)
         if not text.endswith("\n"):
             text += "\n"
-        return self._accept(stream, text)
+        channel = self._channels().get(stream)
+        if channel is not None and channel.held:
+            # the held lines came first: they go out (scrubbed) before these
+            text = channel.held + text
+            channel.held = ""
+        return self._accept(stream, self._scrub_text(text))
 
     def addRawLines(self, lines: str | list[str]) -> defer.Deferred[None]:
         """Append lines already in stored form (stream logs: channel letter first)."""
@@ -233,6 +266,7 @@ class Log:
         text = "".join(lines) if isinstance(lines, list) else lines
         if not text:
             return defer.succeed(None)
+        text = self._scrub_text(text)
         if not text.endswith("\n"):
             text += "\n"
         return self._enqueue(self._accept_raw(text))
@@ -322,6 +356,8 @@ class Log:
     def _flush_partials(self, final: bool) -> None:
         for stream, channel in self._channels().items():
             lines = channel.flush(final)
+            if self._scrubber is not None:
+                lines = self._scrub(channel, lines, final=True)
             if lines:
                 self._accept(stream, lines)
 

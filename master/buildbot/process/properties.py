@@ -10,7 +10,9 @@ and its `getSourceStamp(codebase)` / `getWorkerInfo()` serve `src:` and
 `worker:` lookups) and `master` (the build's master, or one set directly; its
 `secrets_manager.get(name)` serves `Secret` and `secret:` lookups). Secrets
 rendered through these properties are remembered (`useSecret`) so that
-`cleanupTextFromSecrets` can scrub them from text.
+`cleanupTextFromSecrets` can scrub them from text (and `cleanupValueFromSecrets`
+from property values); `secretHoldback` tells a log which trailing lines must wait
+for more output, as they may begin a multi-line secret.
 """
 
 from __future__ import annotations
@@ -185,6 +187,10 @@ class Properties:
         """Remember a rendered secret so that it can be scrubbed from text."""
         if isinstance(secret_value, str) and secret_value.strip():
             self._used_secrets[secret_value] = secret_name
+            # as Python shows it (the worker's argv header does): line ends escaped
+            for shown in (repr(secret_value)[1:-1], repr(secret_value.encode("utf-8"))[2:-1]):
+                if shown != secret_value:
+                    self._used_secrets[shown] = secret_name
 
     def cleanupTextFromSecrets(self, text: str) -> str:
         """`text` with every secret rendered here replaced by `<name>`."""
@@ -194,6 +200,38 @@ class Properties:
         for value in sorted(self._used_secrets, key=len, reverse=True):
             text = text.replace(value, f"<{self._used_secrets[value]}>")
         return text
+
+    def cleanupValueFromSecrets(self, value: Any) -> Any:
+        """A JSON-like `value` with the secrets scrubbed from every string in it."""
+        if not self._used_secrets:
+            return value
+        if isinstance(value, str):
+            return self.cleanupTextFromSecrets(value)
+        if isinstance(value, list | tuple):
+            return type(value)(self.cleanupValueFromSecrets(v) for v in value)
+        if isinstance(value, dict):
+            return {
+                self.cleanupValueFromSecrets(k): self.cleanupValueFromSecrets(v)
+                for k, v in value.items()
+            }
+        return value
+
+    def secretHoldback(self, text: str) -> int:
+        """Where the lines at the end of `text` (whole lines) that may be the start of
+        a multi-line secret begin: `len(text)` when nothing has to wait for the next
+        lines before it can be scrubbed."""
+        cut = len(text)
+        for value in self._used_secrets:
+            pos = value.find("\n")
+            # each prefix of the secret ending with a line end, but the whole secret
+            while pos != -1 and pos < len(value) - 1:
+                prefix = value[: pos + 1]
+                if text.endswith(prefix):
+                    cut = min(cut, len(text) - len(prefix))
+                pos = value.find("\n", pos + 1)
+        if cut < len(text):
+            cut = text.rfind("\n", 0, cut) + 1
+        return cut
 
 
 @implementer(IProperties)

@@ -60,8 +60,8 @@ class RemoteCommand(pb.Referenceable):
         self.logs: dict[str, Any] = {}
         self.delayedLogs: dict[str, tuple[Callable[[Any], Any], bool]] = {}
         self._closeWhenFinished: dict[str, bool] = {}
-        self.stdout = ""
-        self.stderr = ""
+        self._stdout = ""
+        self._stderr = ""
         self.rc: int | None = None
         self.updates: dict[str, list[Any]] = {}
         self.elapsed: float | None = None
@@ -102,20 +102,39 @@ class RemoteCommand(pb.Referenceable):
         scrub = getattr(self.step, "_scrub", None)
         return scrub(text) if scrub is not None else text
 
+    # The output goes to the logs as it comes: they scrub secrets once it is cut into
+    # lines (a secret may come in two pieces). What is collected is scrubbed whole.
+
+    @property
+    def stdout(self) -> str:
+        return self._scrub(self._stdout)
+
+    @stdout.setter
+    def stdout(self, value: str) -> None:
+        self._stdout = value
+
+    @property
+    def stderr(self) -> str:
+        return self._scrub(self._stderr)
+
+    @stderr.setter
+    def stderr(self, value: str) -> None:
+        self._stderr = value
+
     def addStdout(self, data: Any) -> defer.Deferred[None]:
-        data = self._scrub(_text(data))
+        data = _text(data)
         if self.collectStdout:
-            self.stdout += data
+            self._stdout += data
         return self._to_stdio("addStdout", data)
 
     def addStderr(self, data: Any) -> defer.Deferred[None]:
-        data = self._scrub(_text(data))
+        data = _text(data)
         if self.collectStderr:
-            self.stderr += data
+            self._stderr += data
         return self._to_stdio("addStderr", data)
 
     def addHeader(self, data: Any) -> defer.Deferred[None]:
-        return self._to_stdio("addHeader", self._scrub(_text(data)))
+        return self._to_stdio("addHeader", _text(data))
 
     def _to_stdio(self, method: str, data: str) -> defer.Deferred[None]:
         name = self.stdioLogName
@@ -124,7 +143,7 @@ class RemoteCommand(pb.Referenceable):
         return defer.succeed(None)
 
     async def addToLog(self, logname: str, data: Any) -> None:
-        data = self._scrub(_text(data))
+        data = _text(data)
         if logname not in self.logs and logname in self.delayedLogs:
             activate, close = self.delayedLogs.pop(logname)
             await defer.maybeDeferred(activate, self)

@@ -385,7 +385,13 @@ class Secret(RenderableOperatorsMixin):
                 f"secret {self.secret_name!r} cannot be rendered: no secrets provider is "
                 "configured (c['secretsProviders'])"
             )
-        details = yield _as_deferred_or_value(manager.get(self.secret_name))
+        try:
+            details = yield _as_deferred_or_value(manager.get(self.secret_name))
+        except Exception as e:
+            # a provider that cannot answer: say which secret, and why, in one line
+            raise MissingSecretError(
+                f"secret {self.secret_name!r} could not be read: {type(e).__name__}: {e}"
+            ) from e
         if details is None:
             raise MissingSecretError(f"secret {self.secret_name!r} is not found in any provider")
         value = getattr(details, "value", details)

@@ -1,0 +1,1 @@
+"""Secrets: providers configured in c['secretsProviders'] and the manager asking them."""

@@ -1,0 +1,1 @@
+"""The secret providers of c['secretsProviders'] (`buildbot.plugins.secrets`)."""
