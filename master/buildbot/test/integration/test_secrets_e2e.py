@@ -6,7 +6,9 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from twisted.internet import reactor
 from twisted.trial import unittest
+from twisted.web import resource, server
 
 from buildbot.process.results import FAILURE, SUCCESS
 from buildbot.test.util.e2emaster import RealMasterMixin, our_worker_bin
@@ -16,7 +18,7 @@ KEY = "-----BEGIN KEY-----\nAAAA1234zz\n-----END KEY-----"
 
 MASTER_CFG = """\
 import sys
-from buildbot.plugins import schedulers, secrets, steps, util, worker
+from buildbot.plugins import reporters, schedulers, secrets, steps, util, worker
 
 PY = sys.executable
 c = BuildmasterConfig = {{}}
@@ -55,7 +57,27 @@ c['builders'] = [
     util.BuilderConfig(name='secrets', workernames=['w1'], factory=util.BuildFactory(used)),
 ]
 c['schedulers'] = [schedulers.ForceScheduler(name='force', builderNames=['secrets'])]
+
+# a reporter that sends everything it can about the finished build
+everything = reporters.MessageFormatterFunction(
+    lambda ctx: ctx['build'], 'json', want_properties=True, want_steps=True,
+    want_logs=True, want_logs_content=True)
+c['services'] = [reporters.HttpStatusPush(
+    serverUrl='http://127.0.0.1:{http_port}/hook',
+    generators=[reporters.BuildStatusGenerator(mode='all', message_formatter=everything)])]
 """
+
+
+class Recorder(resource.Resource):
+    isLeaf = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.bodies: list[bytes] = []
+
+    def render_POST(self, request: Any) -> bytes:
+        self.bodies.append(request.content.read())
+        return b"ok"
 
 
 class SecretsE2E(RealMasterMixin, unittest.TestCase):
@@ -70,7 +92,12 @@ class SecretsE2E(RealMasterMixin, unittest.TestCase):
             with open(path, "w") as f:
                 f.write(value)
             os.chmod(path, 0o600)
-        return MASTER_CFG.format(port=self.port, secrets_dir=secrets_dir)
+        self.recorder = Recorder()
+        listening = reactor.listenTCP(0, server.Site(self.recorder), interface="127.0.0.1")
+        self.addCleanup(listening.stopListening)
+        return MASTER_CFG.format(
+            port=self.port, secrets_dir=secrets_dir, http_port=listening.getHost().port
+        )
 
     async def run_build(self) -> dict[str, Any]:
         _, brids = await self.master.data.control(
@@ -135,3 +162,10 @@ class SecretsE2E(RealMasterMixin, unittest.TestCase):
         with open(os.path.join(self.basedir, "state.sqlite"), "rb") as f:
             raw = f.read()
         self.assertNotIn(TOKEN.encode(), raw)
+
+        # a reporter's message, with properties, steps and the logs' content
+        await self.wait_for("the reporter's message", lambda: self.recorder.bodies)
+        report = b"".join(self.recorder.bodies).decode()
+        self.assertIn("osingle=<token>", report)
+        self.assertIn('"direct"', report)
+        self.assertClean(report, "the reporter's message")
