@@ -271,10 +271,24 @@ def _fresh_metadata(dialect_name: str = "") -> sa.MetaData:
     return copy
 
 
+def _alembic_version_table() -> sa.Table:
+    # the table alembic would create to stamp a database, made here so that creating
+    # a new schema (create-master, a first start) does not import alembic
+    return sa.Table(
+        "alembic_version",
+        sa.MetaData(),
+        sa.Column("version_num", sa.String(32), nullable=False),
+        sa.PrimaryKeyConstraint("version_num", name="alembic_version_pkc"),
+    )
+
+
 def thd_create_tables(conn: Connection) -> None:
     """Create every table of the model and stamp it at head (empty database)."""
     _fresh_metadata(conn.dialect.name).create_all(conn)
-    thd_stamp_head(conn)
+    version = _alembic_version_table()
+    version.create(conn, checkfirst=True)  # an empty one may be there already
+    conn.execute(version.delete())
+    conn.execute(version.insert().values(version_num=HEAD_REVISION))
 
 
 def thd_upgrade(engine: Engine) -> SchemaState:

@@ -76,7 +76,7 @@ def upgrade_db(
         return 1
     finally:
         engine.dispose()
-    head = migrate.head_revision()
+    head = migrate.HEAD_REVISION
     if state.status is migrate.Status.EMPTY:
         say(f"created the database schema (revision {head})")
     elif state.status is migrate.Status.BEHIND:
