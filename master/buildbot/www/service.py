@@ -19,7 +19,7 @@ from twisted.web import resource
 from buildbot.util import service
 from buildbot.util.listeners import port_to_endpoint
 from buildbot.util.trackingsite import TrackingSite
-from buildbot.www import auth, change_hook, rest
+from buildbot.www import auth, change_hook, rest, sse, ws
 from buildbot.www.cors import OriginMatcher, origin_of
 
 DEFAULT_URL = "http://localhost:8080/"
@@ -80,6 +80,8 @@ class WWWService(service.ReconfigurableServiceMixin, service.AsyncMultiService):
         root.putChild(b"api", rest.RestRootResource(self))
         root.putChild(b"auth", auth.make_auth_resource(self))
         root.putChild(b"change_hook", change_hook.make_change_hook_resource(self))
+        root.putChild(b"ws", ws.make_ws_resource(self))
+        root.putChild(b"sse", sse.make_sse_resource(self))
         return root
 
     def _access_log(self) -> dict[str, Any] | None:
