@@ -39,8 +39,8 @@ async def with_properties(master: Any, builds: list[Any], wanted: list[str]) -> 
 class BuildEndpoint(base.Endpoint):
     pathPatterns = """
         /builds/n:buildid
-        /builders/n:builderid/builds/n:number
-        /builders/s:buildername/builds/n:number
+        /builders/n:builderid/builds/n:build_number
+        /builders/s:buildername/builds/n:build_number
     """
 
     async def get(self, resultSpec, kwargs):

@@ -13,8 +13,12 @@ from typing import Any
 from buildbot.data import base, exceptions
 
 
-class ForceSchedulerNotFound(exceptions.InvalidPathError):
-    """No configured force scheduler has that name."""
+class ForceSchedulerNotFound(AttributeError):
+    """No configured force scheduler has that name (a server error, as in the reference,
+    whose message is the repr of an AttributeError)."""
+
+    def __repr__(self) -> str:
+        return "AttributeError(\"'NoneType' object has no attribute 'force'\")"
 
 
 def _is_force_scheduler(s: Any) -> bool:
@@ -60,10 +64,17 @@ class ForceSchedulerEndpoint(base.Endpoint):
             return None
         s = find_force_scheduler(self.master, kwargs["schedulername"])
         if s is None:
+            # the reference fails here with a 500 (an AttributeError on None)
             raise ForceSchedulerNotFound(f"no force scheduler named {kwargs['schedulername']!r}")
         args = dict(args)
         owner = args.pop("owner", None)
-        return await s.force(owner, **args)
+        try:
+            return await s.force(owner, **args)
+        except exceptions.InvalidControlArguments as e:
+            if isinstance(e, KeyError):
+                # no builder chosen: the reference answers 500 with this KeyError's repr
+                raise KeyError(e.message) from e
+            raise
 
 
 class ForceSchedulersEndpoint(base.Endpoint):

@@ -8,11 +8,17 @@ from buildbot.data import base
 from buildbot.data.logs import LogEndpointMixin
 from buildbot.data.steps import LOG_PATHS
 
+# the contents and raw downloads are not served under builder names (as in the reference)
+BY_ID_LOG_PATHS = [p for p in LOG_PATHS if "s:buildername" not in p]
+
 
 class LogChunkEndpoint(LogEndpointMixin):
     """`offset` is the first line (0-based), `limit` the number of lines."""
 
-    pathPatterns = "\n".join(["/logchunks", *(f"{p}/contents" for p in LOG_PATHS)])
+    # the reference lists the bare /logchunks (which always answers 404) as a root link
+    rootLinkName = "logchunks"
+
+    pathPatterns = "\n".join(["/logchunks", *(f"{p}/contents" for p in BY_ID_LOG_PATHS)])
 
     async def get(self, resultSpec, kwargs):
         if not kwargs:  # bare /logchunks names no log
@@ -45,7 +51,7 @@ class RawLogChunkEndpoint(LogEndpointMixin):
     as they are sent, so a download holds one piece in memory whatever the log size."""
 
     isRaw = True
-    pathPatterns = "\n".join(f"{p}/raw" for p in LOG_PATHS)
+    pathPatterns = "\n".join(f"{p}/raw" for p in BY_ID_LOG_PATHS)
     inline = False
 
     async def get(self, resultSpec, kwargs):
@@ -89,7 +95,7 @@ class RawLogChunkEndpoint(LogEndpointMixin):
 
 
 class RawInlineLogChunkEndpoint(RawLogChunkEndpoint):
-    pathPatterns = "\n".join(f"{p}/raw_inline" for p in LOG_PATHS)
+    pathPatterns = "\n".join(f"{p}/raw_inline" for p in BY_ID_LOG_PATHS)
     inline = True
 
 

@@ -87,8 +87,23 @@ class BuildPropertyListEndpoint(base.Endpoint):
         return property_list(await self.master.db.builds.getBuildProperties(kwargs["buildid"]))
 
 
+class ChangePropertyListEndpoint(base.Endpoint):
+    """The reference registers this path but fails on it (500); this is what it means."""
+
+    isCollection = True
+    pathPatterns = "/changes/n:changeid/properties_list"
+
+    async def get(self, resultSpec, kwargs):
+        change = await self.master.db.changes.getChange(kwargs["changeid"])
+        return property_list(change.properties) if change is not None else []
+
+
 class PropertyList(base.ResourceType):
     name = "_property"
     plural = "_properties"
-    endpoints = [BuildsetPropertyListEndpoint, BuildPropertyListEndpoint]
+    endpoints = [
+        BuildsetPropertyListEndpoint,
+        BuildPropertyListEndpoint,
+        ChangePropertyListEndpoint,
+    ]
     fields = {"name": "str", "source": "str", "value": "str"}

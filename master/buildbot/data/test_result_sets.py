@@ -32,7 +32,6 @@ class TestResultSetEndpoint(base.Endpoint):
 
 class TestResultSetsEndpoint(base.Endpoint):
     isCollection = True
-    rootLinkName = "test_result_sets"
     pathPatterns = """
         /test_result_sets
         /builders/n:builderid/test_result_sets

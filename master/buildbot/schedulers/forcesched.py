@@ -92,11 +92,10 @@ def _is_str_list(value: Any) -> bool:
 def _sourcestamp(codebase: str, values: dict[str, Any]) -> dict[str, Any]:
     """What the form gives for one codebase, as addBuildset takes it."""
     ss: dict[str, Any] = {"codebase": codebase}
-    for key in ("repository", "project"):
+    # as Buildbot 4.3 stores them: an empty field (the default branch, the latest
+    # revision) is the empty string
+    for key in ("repository", "project", "branch", "revision"):
         ss[key] = values.get(key) or ""
-    # an empty branch or revision means the default one
-    for key in ("branch", "revision"):
-        ss[key] = values.get(key) or None
     # no patch without a body
     if values.get("patch_body"):
         ss.update({k: values[k] for k in _PATCH_KEYS if k in values})

@@ -120,7 +120,9 @@ class _BuilderMatcher(EndpointMatcherBase):
         if "buildid" in kwargs:
             return await self.master.data.get(("builds", kwargs["buildid"]))
         builder = kwargs["builderid"] if "builderid" in kwargs else kwargs["buildername"]
-        return await self.master.data.get(("builders", builder, "builds", kwargs["number"]))
+        return await self.master.data.get(
+            ("builders", builder, "builds", kwargs.get("build_number", kwargs.get("number")))
+        )
 
     async def _match_build(self, kwargs: dict[str, Any]) -> Match | None:
         build = await self._build(kwargs)

@@ -157,7 +157,7 @@ class BaseHookHandler:
             "when_timestamp": when_timestamp,
             "branch": arg(request, "branch"),
             "category": arg(request, "category"),
-            "revlink": arg(request, "revlink"),
+            "revlink": arg(request, "revlink") or "",
             "properties": properties,
             "repository": arg(request, "repository") or "",
             "project": arg(request, "project") or "",

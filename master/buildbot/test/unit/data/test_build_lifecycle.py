@@ -3,6 +3,7 @@ endpoints and update methods, with the MQ events each update emits."""
 
 from twisted.internet import defer
 
+from buildbot.data import exceptions
 from buildbot.data.exceptions import InvalidControlException
 from buildbot.data.resultspec import Filter
 from buildbot.mq import simple
@@ -533,6 +534,17 @@ class Tests(dataapi.DataMixin):
         )
         self.assertEqual(raw["filename"], "b5_build_1_step_compile_log_std_io")
         self.assertNotIn("filename", await self.data.get(("logs", logid, "raw_inline")))
+        # contents and raw downloads are served by builder id, not by builder name
+        by_id = await self.data.get(("builders", 5, "builds", 1, "steps", 0, "logs", "std_io"))
+        self.assertEqual(by_id["logid"], logid)
+        self.assertIsNotNone(
+            await self.data.get(("builders", 5, "builds", 1, "steps", 0, "logs", "std_io", "raw"))
+        )
+        for leaf in ("contents", "raw", "raw_inline"):
+            with self.assertRaises(exceptions.InvalidPathError):
+                await self.data.get(
+                    ("builders", "b5", "builds", 1, "steps", 0, "logs", "std_io", leaf)
+                )
 
 
 (

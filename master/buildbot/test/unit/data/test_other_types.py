@@ -76,6 +76,9 @@ class Tests(dataapi.DataMixin):
         self.assertEqual(ss["created_at"], epoch2datetime(NOW))
         by_ss = await self.data.get(("sourcestamps", ss["ssid"], "changes"))
         self.assertEqual([c["changeid"] for c in by_ss], [changeid])
+        plist = await self.data.get(("changes", changeid, "properties_list"))
+        self.assertEqual(list(plist), [{"name": "k", "source": "Change", "value": '"v"'}])
+        self.assertEqual(list(await self.data.get(("changes", 999, "properties_list"))), [])
 
     async def test_addChange_revlink_from_config(self):
         self.master.config = SimpleNamespace(

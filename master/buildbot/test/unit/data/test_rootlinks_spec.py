@@ -13,8 +13,11 @@ class Tests(dataapi.DataMixin):
         self.assertEqual(names, sorted(set(names)))
         for name in ["builders", "builds", "projects", "codebases", "masters"]:
             self.assertIn(name, names)
-        # sub-collections are not root links
+        # sub-collections are not root links; the reference's list has logchunks
+        # (which answers 404) but not test_result_sets
         self.assertNotIn("commits", names)
+        self.assertIn("logchunks", names)
+        self.assertNotIn("test_result_sets", names)
         self.assertEqual(self.data.getResourceType("rootlink").plural, "rootlinks")
 
     async def test_application_spec(self):

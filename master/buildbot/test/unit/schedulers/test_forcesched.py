@@ -169,7 +169,7 @@ class ForceTests(Started, unittest.TestCase):
         )
         self.assertEqual(
             call["sourcestamps"],
-            [{"codebase": "", "repository": "", "branch": None, "revision": None, "project": ""}],
+            [{"codebase": "", "repository": "", "branch": "", "revision": "", "project": ""}],
         )
         new = [k for k, _ in self.master.mq.productions if k == ("buildsets", str(bsid), "new")]
         self.assertEqual(len(new), 1)
@@ -228,7 +228,7 @@ class ForceTests(Started, unittest.TestCase):
                     "codebase": "",
                     "repository": "git://r",
                     "branch": "main",
-                    "revision": None,
+                    "revision": "",
                     "project": "p",
                 }
             ],

@@ -801,7 +801,7 @@ class ForceWithParametersTests(Started, unittest.TestCase):
             {
                 "codebase": "lib",
                 "branch": "dev",
-                "revision": None,
+                "revision": "",
                 "repository": "git://lib",
                 "project": "",
             },

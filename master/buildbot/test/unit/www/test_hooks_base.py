@@ -78,7 +78,7 @@ class BaseDialectTests(HookMixin, unittest.TestCase):
         res = await self.request("POST", "change_hook/base?who=me&when=12")
         self.assertEqual(res.code, 200)
         self.assertChanges(
-            [{"author": "me", "when_timestamp": 12, "files": [], "properties": {}, "revlink": None}]
+            [{"author": "me", "when_timestamp": 12, "files": [], "properties": {}, "revlink": ""}]
         )
 
     async def test_bad_arguments(self) -> None:

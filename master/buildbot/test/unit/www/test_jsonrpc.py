@@ -107,15 +107,23 @@ class JsonRpcTests(WwwMixin, db.SQLiteDBMixin, unittest.TestCase):
         bs = (await self.get(f"buildsets/{bsid}")).json()["buildsets"][0]
         self.assertNotIn("mallory", bs["reason"])
 
-    async def test_force_unknown_scheduler_is_a_client_error(self):
+    async def test_force_unknown_scheduler_is_a_server_error(self):
+        # as in the reference: 500 with the repr of an AttributeError
         res = await self.rpc("forceschedulers/nope", "force", {})
-        self.assertRpcError(res, 404, -32600, "no force scheduler named 'nope'", 1)
+        self.assertRpcError(
+            res, 500, -32603, "AttributeError(\"'NoneType' object has no attribute 'force'\")", 1
+        )
+        self.assertEqual(len(self.flushLoggedErrors(AttributeError)), 1)
 
-    async def test_force_unknown_builder_is_a_client_error(self):
+    async def test_force_unknown_builder_is_a_server_error(self):
+        # as in the reference: 500 with the repr of a KeyError
         res = await self.rpc("forceschedulers/force", "force", {"builderNames": ["zz"]})
-        self.assertRpcError(res, 400, -32602, "builderNames not specified or not supported", 1)
+        self.assertRpcError(
+            res, 500, -32603, "KeyError('builderNames not specified or not supported')", 1
+        )
         res = await self.rpc("forceschedulers/force", "force", {"builderid": 99})
-        self.assertRpcError(res, 400, -32602, "no builder with id 99", 1)
+        self.assertRpcError(res, 500, -32603, "KeyError('no builder with id 99')", 1)
+        self.assertEqual(len(self.flushLoggedErrors(KeyError)), 2)
 
     async def test_force_validation_error(self):
         res = await self.rpc("forceschedulers/force", "force", {"priority": "high"})
