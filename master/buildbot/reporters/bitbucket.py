@@ -19,7 +19,7 @@ from buildbot import config
 from buildbot.process.properties import Interpolate
 from buildbot.reporters.base import ReporterBase
 from buildbot.reporters.bitbucketserver import basic_auth, bitbucket_state
-from buildbot.reporters.github import (
+from buildbot.reporters.forge import (
     USER_AGENT,
     check_renderable,
     check_url,

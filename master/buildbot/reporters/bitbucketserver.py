@@ -15,7 +15,7 @@ from twisted.python import log
 from buildbot.process.properties import Interpolate
 from buildbot.process.results import SUCCESS
 from buildbot.reporters.base import ReporterBase
-from buildbot.reporters.github import (
+from buildbot.reporters.forge import (
     USER_AGENT,
     check_renderable,
     check_url,

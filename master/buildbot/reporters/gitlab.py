@@ -14,7 +14,6 @@ from urllib.parse import quote
 
 from twisted.python import log
 
-from buildbot.process.properties import Interpolate
 from buildbot.process.results import (
     CANCELLED,
     EXCEPTION,
@@ -24,17 +23,8 @@ from buildbot.process.results import (
     SUCCESS,
     WARNINGS,
 )
-from buildbot.reporters.base import ReporterBase
-from buildbot.reporters.github import (
-    USER_AGENT,
-    check_renderable,
-    check_url,
-    giturlparse,
-    properties_for,
-    push,
-    start_end_generators,
-)
-from buildbot.util import httpclientservice
+from buildbot.reporters.forge import TokenStatusPushBase, properties_for, push
+from buildbot.util.giturlparse import giturlparse
 
 HOSTED_BASE_URL = "https://gitlab.com"
 
@@ -55,60 +45,13 @@ def gitlab_state(build: dict[str, Any]) -> str:
     return "running" if build.get("started_at") else "pending"
 
 
-class GitLabStatusPush(ReporterBase):
+class GitLabStatusPush(TokenStatusPushBase):
     name: str | None = "GitLabStatusPush"  # type: ignore[assignment]
+    hosted_base_url = HOSTED_BASE_URL
 
-    def checkConfig(
-        self,
-        token: Any = None,
-        context: Any = None,
-        baseURL: str | None = None,
-        verbose: bool = False,
-        debug: Any = None,
-        verify: Any = None,
-        generators: list[Any] | None = None,
-        **kwargs: Any,
-    ) -> None:
-        where = type(self).__name__
-        check_renderable(where, "token", token, required=True)
-        check_renderable(where, "context", context)
-        check_url(where, "baseURL", baseURL)
-        if generators is None:
-            generators = self._create_default_generators()
-        super().checkConfig(generators=generators, **kwargs)
-
-    async def reconfigService(  # type: ignore[override]
-        self,
-        token: Any = None,
-        context: Any = None,
-        baseURL: str | None = None,
-        verbose: bool = False,
-        debug: Any = None,
-        verify: Any = None,
-        generators: list[Any] | None = None,
-        **kwargs: Any,
-    ) -> None:
-        if generators is None:
-            generators = self._create_default_generators()
-        self.token = token
-        self.context = (
-            context if context is not None else Interpolate("buildbot/%(prop:buildername)s")
-        )
-        self.verbose = verbose
-        self.baseURL = (baseURL or HOSTED_BASE_URL).rstrip("/")
+    def _reset_caches(self) -> None:
         # project path -> id; ids may differ on another server or for another token
         self.project_ids: dict[str, int] = {}
-        self._http = await httpclientservice.HTTPClientService.getService(
-            self.master,
-            self.baseURL,
-            headers={"User-Agent": USER_AGENT},
-            debug=debug,
-            verify=verify,
-        )
-        await super().reconfigService(generators=generators, **kwargs)
-
-    def _create_default_generators(self) -> list[Any]:
-        return start_end_generators(True, "Build started.", "Build done.")
 
     async def getProjectId(self, sourcestamp: dict[str, Any], headers: dict[str, str]) -> Any:
         parsed = giturlparse(sourcestamp.get("repository"))

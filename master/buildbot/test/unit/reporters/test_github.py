@@ -16,11 +16,12 @@ from buildbot.process.results import CANCELLED, EXCEPTION, FAILURE, SKIPPED, SUC
 from buildbot.reporters import github
 from buildbot.reporters.generators.build import BuildStartEndStatusGenerator, BuildStatusGenerator
 from buildbot.reporters.generators.buildrequest import BuildRequestGenerator
-from buildbot.reporters.github import GitHubCommentPush, GitHubStatusPush, giturlparse
+from buildbot.reporters.github import GitHubCommentPush, GitHubStatusPush
 from buildbot.test import fakedb
 from buildbot.test.fake import fakemaster
 from buildbot.test.fake import httpclientservice as fakehttp
 from buildbot.test.reactor import TestReactorMixin
+from buildbot.util.giturlparse import GitUrl, giturlparse
 
 REVISION = "d34db33fd43db33f"
 BUILD_URL = "http://localhost:8080/#/builders/79/builds/0"
@@ -150,7 +151,7 @@ class TestGitUrlParse(unittest.TestCase):
         for url, (proto, user, domain, port) in cases.items():
             self.assertEqual(
                 giturlparse(url),
-                github.GitUrl(proto, user, domain, port, "buildbot", "buildbot"),
+                GitUrl(proto, user, domain, port, "buildbot", "buildbot"),
                 url,
             )
 
