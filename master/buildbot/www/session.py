@@ -15,7 +15,6 @@ import weakref
 from typing import Any
 from urllib.parse import urlparse
 
-import jwt
 from twisted.python import log
 from twisted.web import http
 
@@ -70,11 +69,15 @@ class SessionManager:
         return self.www.reactor.seconds()
 
     async def encode(self, user_info: dict[str, Any]) -> str:
+        import jwt  # only once someone logs in: most masters never need it
+
         exp = int(self._now() + self.lifetime().total_seconds())
         return jwt.encode({"user_info": user_info, "exp": exp}, await self.secret(), ALGORITHM)
 
     async def decode(self, token: str | bytes) -> dict[str, Any] | None:
         """The user info in a valid, unexpired token; None for anything else."""
+        import jwt
+
         try:
             claims = jwt.decode(
                 token,
