@@ -166,7 +166,10 @@ class TestRestConformance(unittest.TestCase):
         return status == 200
 
     async def connected(self, side: Side) -> bool:
-        _, body = await side.get(f"/workers/{cf.WORKER}")
+        status, body = await side.get(f"/workers/{cf.WORKER}")
+        # the web server may answer before the workers are configured (404 until then)
+        if status != 200 or not body.get("workers"):
+            return False
         return bool(body["workers"][0]["connected_to"])
 
     async def wait(self, side: Side, what: str, check: Any, limit: float = 60) -> None:
