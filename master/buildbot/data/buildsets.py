@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from buildbot.data import base
+from buildbot.data.sourcestamps import sourcestamp_dict
 from buildbot.db.buildsets import AlreadyCompleteError
 from buildbot.process.results import SUCCESS, worst_status
 from buildbot.util import datetime2epoch, epoch2datetime
 
 
 async def buildset_dict(master: Any, bs: Any) -> dict[str, Any]:
-    sourcestamps = []
-    for ssid in bs.sourcestamps:
-        sourcestamps.append(copy.deepcopy(await master.data.get(("sourcestamps", ssid))))
+    by_id: dict[int, Any] = {}
+    if bs.sourcestamps:
+        # one query for all of them, not one per sourcestamp
+        models = await master.db.sourcestamps.get_sourcestamps_for_buildset(bs.bsid)
+        by_id = {ss.ssid: ss for ss in models}
+    sourcestamps = [sourcestamp_dict(by_id[ssid]) for ssid in bs.sourcestamps if ssid in by_id]
     return {
         "bsid": bs.bsid,
         "external_idstring": bs.external_idstring,
