@@ -110,6 +110,11 @@ class Dispatcher(listeners.PortDispatcher):
             raise
         if avatar is None:
             raise error.UnauthorizedLogin()
+        if getattr(getattr(mind, "broker", None), "disconnected", False):
+            # the client went away while it was being attached: there is no one to
+            # send the perspective to (PB would fail serializing it on a dead broker)
+            await defer.maybeDeferred(avatar.detached, mind)
+            raise error.UnauthorizedLogin()
         # PB calls this once when the connection goes (or the client logs out)
         return pb.IPerspective, avatar, lambda: avatar.detached(mind)
 

@@ -12,12 +12,21 @@ import inspect
 import time
 from typing import Any
 
-from twisted.internet import defer
+from twisted.internet import defer, error
 from twisted.python import log
+from twisted.spread import pb
 from zope.interface import implementer
 
 from buildbot import config, interfaces
 from buildbot.util import service
+
+#: what a call to a worker raises when its connection is gone
+_CONNECTION_GONE = (
+    error.ConnectionLost,
+    error.ConnectionDone,
+    pb.PBConnectionLost,
+    pb.DeadReferenceError,
+)
 
 #: the worker-reported info keys kept in the workers table
 DB_INFO_KEYS = ("admin", "host", "access_uri", "version")
@@ -170,6 +179,9 @@ class AbstractWorker(service.BuildbotService):
         await updates.setWorkerState(self.workerid, self.paused, self.graceful)
         try:
             await self.updateWorker()
+        except _CONNECTION_GONE as e:
+            # gone again (or the master is stopping): the disconnect detaches it
+            log.msg(f"worker {self.name!r} went away while attaching: {e}")
         except Exception:
             # the login stands: the next reconfig sends the list again
             log.err(None, f"while sending the builder list to worker {self.name!r}")

@@ -137,3 +137,28 @@ class LowLatency(unittest.TestCase):
         broker.makeConnection(Transport())
         broker.dataReceived(b"")
         self.assertIsNone(broker._quickack)
+
+
+class GoneWhileAttaching(unittest.TestCase):
+    async def test_a_client_gone_during_attach_gets_no_perspective(self):
+        from types import SimpleNamespace
+
+        from twisted.cred import error
+
+        from buildbot.pbmanager import Dispatcher
+
+        detached = []
+
+        class Detaching(Avatar):
+            def detached(self, mind):
+                detached.append(mind)
+
+        dispatcher = Dispatcher(PORT)
+        dispatcher.users["w1"] = ("pw", lambda mind, name: Detaching())
+        mind = SimpleNamespace(broker=SimpleNamespace(disconnected=True))
+        with self.assertRaises(error.UnauthorizedLogin):
+            await dispatcher._avatar("w1", mind)
+        self.assertEqual(detached, [mind])
+        mind.broker.disconnected = False
+        _, avatar, _ = await dispatcher._avatar("w1", mind)
+        self.assertIsInstance(avatar, Detaching)

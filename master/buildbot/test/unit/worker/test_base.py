@@ -1,10 +1,15 @@
 import time
 
 from twisted.internet import defer
+from twisted.python import log
+from twisted.spread import pb
 from twisted.trial import unittest
 
 from buildbot import config, interfaces
+from buildbot.config.builder import BuilderConfig
+from buildbot.config.master import MasterConfig
 from buildbot.locks import WorkerLock
+from buildbot.process.factory import BuildFactory
 from buildbot.test.fake import fakemaster
 from buildbot.test.reactor import TestReactorMixin
 from buildbot.worker import Worker
@@ -191,3 +196,31 @@ class TestWorkerMissing(TestReactorMixin, unittest.TestCase):
         self.assertIsNone(w._missing_timer)
         self.reactor.advance(3600)
         self.assertEqual(self.missing_calls(), [])
+
+
+class LostWhileAttaching(MiniConnection):
+    def remoteSetBuilderList(self, builders):
+        return defer.fail(pb.PBConnectionLost("gone"))
+
+
+class TestAttachRace(TestReactorMixin, unittest.TestCase):
+    def setUp(self):
+        self.setup_test_reactor()
+        self.master = fakemaster.make_master(self, wantDb=True, wantMq=True, wantData=True)
+
+    async def test_connection_lost_while_attaching_is_not_an_error(self):
+        w = Worker("w1", "pass")
+        await w.setServiceParent(self.master)
+        self.master.config = MasterConfig()
+        self.master.config.builders = [
+            BuilderConfig(name="b1", workernames=["w1"], factory=BuildFactory())
+        ]
+        await self.master.startService()
+        self.addCleanup(self.master.stopService)
+        messages = []
+        log.addObserver(messages.append)
+        self.addCleanup(log.removeObserver, messages.append)
+        await w.attached(LostWhileAttaching("w1"))
+        self.assertEqual(self.flushLoggedErrors(), [])
+        text = [log.textFromEventDict(m) for m in messages]
+        self.assertTrue(any("went away while attaching" in (t or "") for t in text), text)
