@@ -70,6 +70,9 @@ class Properties:
         self.build: Any = None
         self._master: Any = None
         self._used_secrets: dict[str, str] = {}
+        # (value, "<name>"), longest value first: a secret containing another is replaced
+        # whole; kept sorted as secrets are added, not on each chunk of output
+        self._replacements: list[tuple[str, str]] = []
         if kwargs:
             self.update(kwargs, "TEST")
 
@@ -191,14 +194,16 @@ class Properties:
             for shown in (repr(secret_value)[1:-1], repr(secret_value.encode("utf-8"))[2:-1]):
                 if shown != secret_value:
                     self._used_secrets[shown] = secret_name
+            self._replacements = sorted(
+                ((v, f"<{n}>") for v, n in self._used_secrets.items()),
+                key=lambda pair: len(pair[0]),
+                reverse=True,
+            )
 
     def cleanupTextFromSecrets(self, text: str) -> str:
         """`text` with every secret rendered here replaced by `<name>`."""
-        if not self._used_secrets:  # the usual case, on every chunk of output
-            return text
-        # longest first, so that a secret containing another is replaced whole
-        for value in sorted(self._used_secrets, key=len, reverse=True):
-            text = text.replace(value, f"<{self._used_secrets[value]}>")
+        for value, replacement in self._replacements:
+            text = text.replace(value, replacement)
         return text
 
     def cleanupValueFromSecrets(self, value: Any) -> Any:
