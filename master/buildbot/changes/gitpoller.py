@@ -81,20 +81,6 @@ def _short_branch(ref: str) -> str:
     return ref[len("refs/heads/") :] if ref.startswith("refs/heads/") else ref
 
 
-def store_helper_args(store_path: str, use_http_path: bool | None = None) -> list[str]:
-    """`git -c` arguments making git answer credential requests from (only) the
-    private `git credential-store` file at `store_path`."""
-    args = [
-        "-c",
-        "credential.helper=",
-        "-c",
-        f"credential.helper=store --file={gitutil.quote_for_ssh_command(store_path)}",
-    ]
-    if use_http_path is not None:
-        args += ["-c", f"credential.useHttpPath={'true' if use_http_path else 'false'}"]
-    return args
-
-
 def parse_log_records(output: bytes, encoding: str) -> list[dict[str, Any]]:
     """The commits of `git log -z --name-only --format=<_COMMIT_FORMAT>` output.
 
@@ -529,7 +515,7 @@ class GitPoller(base.ReconfigurablePollingChangeSource, StateMixin):
                 else:
                     use_http_path = self.git_credentials.use_http_path
                     descriptions.extend(str(c) for c in self.git_credentials.credentials)
-                extra += store_helper_args(store, use_http_path)
+                extra += gitutil.credential_store_args(store, use_http_path)
                 for description in descriptions:
                     await self._git(
                         [*extra, "credential", "approve"],

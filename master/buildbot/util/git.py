@@ -8,7 +8,6 @@ lives here, free of I/O.
 from __future__ import annotations
 
 import re
-import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,10 +46,6 @@ class GitFeatures:
         return self.version >= v
 
     @property
-    def config_option(self) -> bool:  # `git -c name=value`
-        return self._at_least(1, 7, 2)
-
-    @property
     def progress(self) -> bool:  # `--progress` on fetch/clone
         return self._at_least(1, 7, 2)
 
@@ -65,10 +60,6 @@ class GitFeatures:
     @property
     def ssh_command_config(self) -> bool:  # `-c core.sshCommand=...`
         return self._at_least(2, 10)
-
-    @property
-    def shallow_submodules(self) -> bool:  # `submodule update --depth`
-        return self._at_least(1, 8, 4)
 
     @property
     def submodule_force(self) -> bool:  # `submodule update --force`
@@ -140,20 +131,6 @@ def ssh_env(
     if wrapper_path is None:
         raise ValueError("git older than 2.3 needs an ssh wrapper script")
     return {"GIT_SSH": wrapper_path}
-
-
-def credential_args(auth_credentials: tuple[str, str] | list[str] | None) -> list[str]:
-    """`git -c credential.helper=...` arguments answering every credential
-    request with the given (user, password); other configured helpers are reset
-    first so that they are neither asked nor told."""
-    if not auth_credentials:
-        return []
-    user, password = auth_credentials
-    helper = (
-        '!f() { test "$1" = get && printf "username=%s\\npassword=%s\\n" '
-        f"{shlex.quote(str(user))} {shlex.quote(str(password))}; }}; f"
-    )
-    return ["-c", "credential.helper=", "-c", f"credential.helper={helper}"]
 
 
 @dataclass
