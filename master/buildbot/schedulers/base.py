@@ -329,10 +329,12 @@ class BaseScheduler(service.ClusteredBuildbotService):
         from buildbot.changes.changes import Change
 
         try:
-            model = await self.master.db.changes.getChange(msg["changeid"])
-            if model is None:  # pruned already
-                return
-            change = await Change.fromChdict(self.master, model)
+            chdict: Any = msg
+            if "author" not in msg:  # a bare id, not the data API's change: read it
+                chdict = await self.master.db.changes.getChange(msg["changeid"])
+                if chdict is None:  # pruned already
+                    return
+            change = await Change.fromChdict(self.master, chdict)
             if change_filter is not None and not change_filter.filter_change(change):
                 return
             if change.codebase not in self.codebases:
