@@ -73,6 +73,9 @@ class Properties:
         # (value, "<name>"), longest value first: a secret containing another is replaced
         # whole; kept sorted as secrets are added, not on each chunk of output
         self._replacements: list[tuple[str, str]] = []
+        # each beginning of a multi-line secret that ends with a line end (not the
+        # whole secret): output ending with one waits for the next lines
+        self._holdback_prefixes: tuple[str, ...] = ()
         if kwargs:
             self.update(kwargs, "TEST")
 
@@ -199,6 +202,9 @@ class Properties:
                 key=lambda pair: len(pair[0]),
                 reverse=True,
             )
+            self._holdback_prefixes = tuple(
+                {v[: i + 1] for v in self._used_secrets for i, c in enumerate(v[:-1]) if c == "\n"}
+            )
 
     def cleanupTextFromSecrets(self, text: str) -> str:
         """`text` with every secret rendered here replaced by `<name>`."""
@@ -225,18 +231,11 @@ class Properties:
         """Where the lines at the end of `text` (whole lines) that may be the start of
         a multi-line secret begin: `len(text)` when nothing has to wait for the next
         lines before it can be scrubbed."""
-        cut = len(text)
-        for value in self._used_secrets:
-            pos = value.find("\n")
-            # each prefix of the secret ending with a line end, but the whole secret
-            while pos != -1 and pos < len(value) - 1:
-                prefix = value[: pos + 1]
-                if text.endswith(prefix):
-                    cut = min(cut, len(text) - len(prefix))
-                pos = value.find("\n", pos + 1)
-        if cut < len(text):
-            cut = text.rfind("\n", 0, cut) + 1
-        return cut
+        prefixes = self._holdback_prefixes
+        if not prefixes or not text.endswith(prefixes):
+            return len(text)
+        cut = min(len(text) - len(p) for p in prefixes if text.endswith(p))
+        return text.rfind("\n", 0, cut) + 1
 
 
 @implementer(IProperties)

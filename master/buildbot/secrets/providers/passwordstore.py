@@ -27,6 +27,8 @@ class SecretInPass(SecretProviderBase):
     def reconfigService(self, gpgPassphrase=None, dirname=None):  # type: ignore[override]
         self.gpgPassphrase = gpgPassphrase
         self.dirname = dirname
+        # looked up once per configuration, not on the reactor at each secret read
+        self._program = shutil.which("pass")
         return defer.succeed(None)
 
     def _env(self) -> dict[str, str]:
@@ -43,7 +45,7 @@ class SecretInPass(SecretProviderBase):
         return defer.ensureDeferred(self._get(entry))
 
     async def _get(self, entry: str) -> str | None:
-        program = shutil.which("pass")
+        program = self._program
         if program is None:
             return None
         out, _, code = await utils.getProcessOutputAndValue(
