@@ -61,16 +61,10 @@ def _log_selected(selection: bool | Sequence[str] | None, step_name: str, log: d
 async def getPreviousBuild(master: Any, build: dict[str, Any]) -> dict[str, Any] | None:
     """The last finished build of the same builder numbered before `build`, retries
     skipped."""
-    builds = await master.data.get(
-        ("builders", build["builderid"], "builds"),
-        filters=[
-            resultspec.Filter("number", "lt", [build["number"]]),
-            resultspec.Filter("complete", "eq", [True]),
-        ],
-        order=["-number"],
-    )
-    for prev in builds or []:
-        if prev["results"] != RETRY:
+    # one build at a time, newest first: the builder's whole history is not read
+    for number in range(build["number"] - 1, -1, -1):
+        prev = await master.data.get(("builders", build["builderid"], "builds", number))
+        if prev is not None and prev["complete"] and prev["results"] != RETRY:
             return prev
     return None
 

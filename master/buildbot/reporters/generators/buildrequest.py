@@ -37,7 +37,8 @@ class BuildRequestGenerator(BuildStatusGeneratorMixin):
         self, master: Any, reporter: Any, key: Sequence[str], msg: dict[str, Any] | None
     ) -> dict[str, Any] | None:
         brid = int(key[1])
-        br = await master.data.get(("buildrequests", brid))
+        # a 'new' event carries the request; a 'cancel' event carries nothing
+        br = msg if msg else await master.data.get(("buildrequests", brid))
         if br is None:
             return None
         cancelled = key[-1] == "cancel"

@@ -13,6 +13,8 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from buildbot.www.authz.roles import RolesFromOwner
+
 
 def fnmatchStrMatcher(value: Any, pattern: Any) -> bool:
     return fnmatch.fnmatch(str(value), str(pattern))
@@ -45,6 +47,7 @@ class Authz:
             rule.setAuthz(self)
         for matcher in self.roleMatchers:
             matcher.setAuthz(self)
+        self._needs_owner = any(isinstance(m, RolesFromOwner) for m in self.roleMatchers)
 
     def setMaster(self, master: Any) -> None:
         self.master = master
@@ -73,7 +76,8 @@ class Authz:
             match = await rule.match(tuple(ep), action, options)
             if match is None:
                 continue
-            owner = await match.getOwner()
+            # the owner costs reads: only a RolesFromOwner matcher uses it
+            owner = await match.getOwner() if self._needs_owner else None
             roles = self.getRolesFromUser(userDetails, owner)
             if any(self.match(role, rule.role) for role in roles):
                 return
