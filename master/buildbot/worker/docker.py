@@ -134,7 +134,8 @@ class DockerLatentWorker(AbstractLatentWorker):
         if tls is not None:
             self.client_args["tls"] = tls
         self.followStartupLogs = followStartupLogs
-        self.masterFQDN = masterFQDN or socket.getfqdn()
+        # getfqdn may ask a resolver: not on the reactor thread
+        self.masterFQDN = masterFQDN or await threads.deferToThread(socket.getfqdn)
         self.master_protocol = master_protocol
         self.hostconfig = hostconfig or {}
         self.autopull = autopull
