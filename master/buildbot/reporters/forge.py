@@ -33,14 +33,20 @@ def is_2xx(code: int) -> bool:
     return 200 <= code < 300
 
 
-async def push(reporter: Any, what: str, send: Callable[[], Awaitable[Any]], tries: int = 3) -> Any:
+async def push(
+    reporter: Any,
+    what: str,
+    send: Callable[[], Awaitable[Any]],
+    tries: int = 3,
+    first_delay: float = 1.0,
+) -> Any:
     """`send()` (an HTTP request), retried with backoff on the master's reactor while it
     fails or answers 5xx. Returns the response if it is a 2xx; otherwise logs why
     (with the answer's body) and returns None. Never raises."""
     name = getattr(reporter, "name", type(reporter).__name__)
     try:
         response = await retry_with_backoff(
-            reporter.master.reactor, send, f"{name}: {what}", tries=tries
+            reporter.master.reactor, send, f"{name}: {what}", tries=tries, first_delay=first_delay
         )
     except Exception as e:
         log.msg(f"{name}: {what} failed: {e!r}")

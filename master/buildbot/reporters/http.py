@@ -7,7 +7,8 @@ from typing import Any
 from twisted.python import log
 
 from buildbot import config
-from buildbot.reporters.base import ReporterBase, retry_with_backoff
+from buildbot.reporters.base import ReporterBase
+from buildbot.reporters.forge import push
 from buildbot.reporters.generators.build import BuildStatusGenerator
 from buildbot.reporters.message import MessageFormatterFunction
 from buildbot.util import httpclientservice
@@ -109,20 +110,12 @@ class HttpStatusPush(ReporterBase):
         http = self._http
         for report in reports:
             body = _jsonable(report["body"])
-            what = f"{self.name}: POST to {self.serverUrl}"
-            try:
-                response = await retry_with_backoff(
-                    self.master.reactor,
-                    lambda body=body: http.post("", json=body),
-                    what,
-                    tries=self.tries,
-                    first_delay=self.first_retry_delay,
-                )
-            except Exception as e:
-                log.msg(f"{what} failed, status not sent: {e!r}")
-                continue
-            if not 200 <= response.code < 300:
-                content = await response.content()
-                log.msg(f"{what} answered {response.code}, status not sent: {content[:500]!r}")
-            elif self.debug:
-                log.msg(f"{what} answered {response.code}")
+            response = await push(
+                self,
+                f"POST to {self.serverUrl}",
+                lambda body=body: http.post("", json=body),
+                tries=self.tries,
+                first_delay=self.first_retry_delay,
+            )
+            if response is not None and self.debug:
+                log.msg(f"{self.name}: POST to {self.serverUrl} answered {response.code}")
