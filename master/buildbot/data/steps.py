@@ -53,10 +53,15 @@ class StepsEndpoint(base.Endpoint):
     pathPatterns = "\n".join(f"{p}/steps" for p in _BUILD_PREFIXES)
 
     async def get(self, resultSpec, kwargs):
-        build = await self.getBuild(kwargs)
-        if build is None:
-            return []
-        return [step_dict(s) for s in await self.master.db.steps.getSteps(build.id)]
+        if "buildid" in kwargs:
+            # an unknown build has no steps: no need to read the build first
+            buildid = kwargs["buildid"]
+        else:
+            build = await self.getBuild(kwargs)
+            if build is None:
+                return []
+            buildid = build.id
+        return [step_dict(s) for s in await self.master.db.steps.getSteps(buildid)]
 
 
 class Step(base.ResourceType):
@@ -127,9 +132,21 @@ class Step(base.ResourceType):
 
     @base.updateMethod
     async def finishStep(
-        self, stepid: int, results: int, hidden: bool, state_string: str | None = None
+        self,
+        stepid: int,
+        results: int,
+        hidden: bool,
+        state_string: str | None = None,
+        clear_locks_acquired: bool = False,
     ) -> None:
-        """Complete the step; `state_string` (our extension) sets its final state
-        string in the same write."""
-        await self.master.db.steps.finishStep(stepid, results, hidden, state_string=state_string)
+        """Complete the step; `state_string` and `clear_locks_acquired` (our
+        extensions) set its final state string and reset locks_acquired_at in the
+        same write."""
+        await self.master.db.steps.finishStep(
+            stepid,
+            results,
+            hidden,
+            state_string=state_string,
+            clear_locks_acquired=clear_locks_acquired,
+        )
         await self.generateEvent(stepid, "finished")

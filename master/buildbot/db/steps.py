@@ -109,10 +109,15 @@ class StepsConnectorComponent(base.DBConnectorComponent):
     def getSteps(self, buildid: int) -> defer.Deferred[list[StepModel]]:
         """The steps of the build, by number."""
         tbl = self.db.model.steps
-        q = tbl.select().where(tbl.c.buildid == buildid).order_by(tbl.c.number)
+        q = self.statement(
+            "getSteps",
+            lambda: (
+                tbl.select().where(tbl.c.buildid == sa.bindparam("buildid")).order_by(tbl.c.number)
+            ),
+        )
 
         def thdGetSteps(conn: sa.Connection) -> list[StepModel]:
-            return [model_from_row(row) for row in conn.execute(q)]
+            return [model_from_row(row) for row in conn.execute(q, {"buildid": buildid})]
 
         return self.db.pool.do(thdGetSteps)
 
@@ -229,10 +234,16 @@ class StepsConnectorComponent(base.DBConnectorComponent):
         return self.db.pool.do(thdAddURL)
 
     def finishStep(
-        self, stepid: int, results: int, hidden: bool, state_string: str | None = None
+        self,
+        stepid: int,
+        results: int,
+        hidden: bool,
+        state_string: str | None = None,
+        clear_locks_acquired: bool = False,
     ) -> defer.Deferred[None]:
         """Mark the step complete now, with its results (and its final state string,
-        in the same statement, when given)."""
+        in the same statement, when given). `clear_locks_acquired` resets
+        locks_acquired_at, for a step that never ran after all."""
         values: dict[str, Any] = {
             "complete_at": self._now(),
             "results": results,
@@ -240,4 +251,6 @@ class StepsConnectorComponent(base.DBConnectorComponent):
         }
         if state_string is not None:
             values["state_string"] = state_string
+        if clear_locks_acquired:
+            values["locks_acquired_at"] = None
         return self._update(stepid, **values)

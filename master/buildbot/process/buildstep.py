@@ -210,6 +210,7 @@ class BuildStep(PropertiesMixin, metaclass=_StepMeta):
         self.statistics: dict[str, Any] = {}
         self.hidden = False
         self._running = False
+        self._clear_locks_acquired = False
         self._log_observers: list[tuple[str, Any]] = []
         self._lock_set: list[Any] = []
         self._locks_acquired = False
@@ -358,6 +359,9 @@ class BuildStep(PropertiesMixin, metaclass=_StepMeta):
             self.updateSummary()
             if not await self._should_run():
                 results = SKIPPED
+                # a skipped step never held its locks (Buildbot leaves the time unset);
+                # a lock-less step was added with it set, to save a write
+                self._clear_locks_acquired = not self.locks
             else:
                 if self.locks:
                     await self.acquireLocks()
@@ -452,7 +456,11 @@ class BuildStep(PropertiesMixin, metaclass=_StepMeta):
             text = None
         self.releaseLocks()
         await self.master.data.updates.finishStep(
-            self.stepid, results, self.hidden, state_string=text
+            self.stepid,
+            results,
+            self.hidden,
+            state_string=text,
+            clear_locks_acquired=self._clear_locks_acquired,
         )
 
     async def _evaluate_hidden(self, results: int) -> bool:

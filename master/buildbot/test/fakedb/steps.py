@@ -100,8 +100,10 @@ class FakeStepsComponent(FakeDBComponent):
             self._update(stepid, urls_json=json.dumps(urls))
         return defer.succeed(None)
 
-    def finishStep(self, stepid, results, hidden, state_string=None):
+    def finishStep(self, stepid, results, hidden, state_string=None, clear_locks_acquired=False):
         values = {"complete_at": self._now(), "results": results, "hidden": 1 if hidden else 0}
         if state_string is not None:
             values["state_string"] = state_string
+        if clear_locks_acquired:
+            values["locks_acquired_at"] = None
         return self._update(stepid, **values)
