@@ -57,7 +57,9 @@ class WwwAssetsBuildHook(BuildHookInterface):
         return [list(install), list(build)]
 
     def initialize(self, version: str, build_data: dict[str, Any]) -> None:
-        if self.target_name != "wheel":
+        # an editable install serves the assets from the source tree (the npm build
+        # writes them there); only a real wheel builds and packs them
+        if self.target_name != "wheel" or version == "editable":
             return
         out_dir = os.path.join(self.root, self.config.get("output-dir", "dist"))
         if os.environ.get("BUILDBOT_WWW_SKIP_BUILD") != "1":

@@ -8,6 +8,7 @@ consistency checks that depend on it can be skipped instead of adding noise.
 from __future__ import annotations
 
 import datetime
+import os
 import re
 from collections.abc import Callable
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 from twisted.python import log
 
 from buildbot import interfaces
+from buildbot.config import www as www_checks
 from buildbot.config.errors import error
 from buildbot.util import service
 
@@ -426,7 +428,6 @@ class KeyLoader:
             self.fail("www", f"unknown www configuration parameter(s) {', '.join(unknown)}")
         checks: list[tuple[str, Callable[[Any], bool], str]] = [
             ("port", lambda v: _is_int(v) or isinstance(v, str), "an int or an endpoint string"),
-            ("plugins", lambda v: isinstance(v, dict), "a dictionary"),
             ("change_hook_dialects", lambda v: isinstance(v, dict), "a dictionary"),
             ("cookie_expiration_time", _is_positive_timedelta, "a positive datetime.timedelta"),
             ("auth", _is_www_auth, "an auth object (e.g. util.UserPasswordAuth(...))"),
@@ -436,12 +437,14 @@ class KeyLoader:
             ("ws_ping_interval", _is_int, "an integer"),
             ("allowed_origins", lambda v: isinstance(v, list), "a list"),
             ("change_hook_auth", lambda v: isinstance(v, list), "a list"),
-            ("versions", _is_versions, "a list of (name, version) tuples"),
         ]
         for key, check, expected in checks:
             v = www.get(key)
             if v is not None and not check(v):
                 self.fail("www", f"c['www']['{key}'] must be {expected} {_got(v)}")
+        basedir = os.path.dirname(os.path.abspath(self.filename))
+        for msg in www_checks.check_ui_keys(www, basedir):
+            self.fail("www", msg)
         if "www" not in self.failed:
             self.cfg.www.update(www)
 
@@ -463,10 +466,6 @@ class KeyLoader:
                 continue
             result[s.name] = s
         self.cfg.services = result
-
-
-def _is_versions(v: Any) -> bool:
-    return isinstance(v, list) and all(isinstance(x, tuple) and len(x) >= 2 for x in v)
 
 
 def run_configurators(config_dict: dict[str, Any]) -> None:

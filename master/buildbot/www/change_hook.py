@@ -19,7 +19,7 @@ import binascii
 import json
 from typing import Any
 
-from twisted.cred import checkers, credentials, error, strcred
+from twisted.cred import checkers, credentials, error
 from twisted.internet import defer
 from twisted.python import log
 from twisted.web import resource, server
@@ -167,6 +167,9 @@ def make_checkers(auth: Any) -> list[Any]:
     pairs = []
     for item in auth or []:
         if isinstance(item, str):
+            # strcred loads Twisted's plugin system: only when such a string is used
+            from twisted.cred import strcred
+
             out.append(strcred.makeChecker(item))
         elif isinstance(item, (tuple, list)) and len(item) == 2:
             pairs.append(item)

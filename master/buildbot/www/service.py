@@ -9,17 +9,20 @@ itself (the root's default child).
 
 from __future__ import annotations
 
+import glob
 import os
 from typing import Any
 
-from twisted.internet import endpoints
+from twisted.internet import endpoints, threads
 from twisted.python import log, logfile
 from twisted.web import resource
 
+from buildbot.config.www import BUILTIN_PLUGINS, custom_templates_path
 from buildbot.util import service
 from buildbot.util.listeners import port_to_endpoint
 from buildbot.util.trackingsite import TrackingSite
-from buildbot.www import auth, change_hook, rest, sse, ws
+from buildbot.www import auth, avatar, change_hook, index, plugin, rest, sse, ui_api, ws
+from buildbot.www.config import ConfigResource
 from buildbot.www.cors import OriginMatcher, origin_of
 
 DEFAULT_URL = "http://localhost:8080/"
@@ -59,6 +62,13 @@ class WWWService(service.ReconfigurableServiceMixin, service.AsyncMultiService):
         self.site: Site | None = None
         self._listener: Any = None
         self._origins = OriginMatcher([origin_of(DEFAULT_URL)])
+        self.title = "Buildbot"
+        self.titleURL = "http://buildbot.net/"
+        self.multiMaster = False
+        # the UI plugins of c['www']['plugins'] by name, and the base UI (None: not installed)
+        self.plugins: dict[str, plugin.Application] = {}
+        self.base_ui: plugin.Application | None = None
+        self.custom_templates: dict[str, str] = {}
 
     # --- settings the resources read ------------------------------------------------
 
@@ -75,14 +85,61 @@ class WWWService(service.ReconfigurableServiceMixin, service.AsyncMultiService):
 
     # --- the site ---------------------------------------------------------------------
 
-    def _make_root(self) -> resource.Resource:
-        root = resource.Resource()
+    def _make_root(self) -> index.RootResource:
+        root = index.RootResource(self)
         root.putChild(b"api", rest.RestRootResource(self))
         root.putChild(b"auth", auth.make_auth_resource(self))
         root.putChild(b"change_hook", change_hook.make_change_hook_resource(self))
         root.putChild(b"ws", ws.make_ws_resource(self))
         root.putChild(b"sse", sse.make_sse_resource(self))
+        root.putChild(b"config", ConfigResource(self))
+        root.putChild(b"avatar", avatar.AvatarResource(self))
+        root.putChild(b"plugins", plugin.PluginsResource(self))
+        root.putChild(b"ui-api", ui_api.make_ui_api_resource(self))
         return root
+
+    # --- the UI and its plugins -------------------------------------------------------
+
+    def _load_base_ui(self) -> plugin.Application | None:
+        try:
+            ui = plugin.load_plugin("base")
+        except Exception:
+            log.err(None, "web UI: the 'base' plugin failed to load")
+            return None
+        if ui is None:
+            log.msg(
+                "WARNING: the web UI package buildbot-www is not installed: "
+                "the master serves the REST API without its web interface"
+            )
+            return None
+        ui.setMaster(self.master)
+        return ui
+
+    def _load_plugins(self, settings: dict[str, Any]) -> dict[str, plugin.Application]:
+        loaded: dict[str, plugin.Application] = {}
+        for name, config in settings.items():
+            ui = self.plugins.get(name) or plugin.load_plugin(name)
+            if ui is None:
+                if name in BUILTIN_PLUGINS:  # part of our base UI
+                    continue
+                raise RuntimeError(f"could not find plugin {name}; is it installed?")
+            if name not in self.plugins:
+                ui.setMaster(self.master)
+            ui.setConfiguration(config)
+            loaded[name] = ui
+        return loaded
+
+    def _read_custom_templates(self, dirname: str | None) -> dict[str, str]:
+        if not dirname:
+            return {}
+        basedir = getattr(self.master, "basedir", None) or "."
+        path = custom_templates_path(dirname, basedir)
+        templates = {}
+        for filename in sorted(glob.glob(os.path.join(glob.escape(path), "*.html"))):
+            name = os.path.splitext(os.path.basename(filename))[0]
+            with open(filename, encoding="utf-8") as f:
+                templates[name] = f.read()
+        return templates
 
     def _access_log(self) -> dict[str, Any] | None:
         name = self.config.get("logfileName")
@@ -107,12 +164,22 @@ class WWWService(service.ReconfigurableServiceMixin, service.AsyncMultiService):
     async def reconfigServiceWithBuildbotConfig(self, new_config: Any) -> None:
         www = dict(getattr(new_config, "www", None) or {})
         url = getattr(new_config, "buildbotURL", None) or DEFAULT_URL
+        self.plugins = self._load_plugins(www.get("plugins") or {})
+        self.custom_templates = await threads.deferToThread(
+            self._read_custom_templates, www.get("custom_templates_dir")
+        )
         self.config = www
         self.buildbotURL = url if url.endswith("/") else url + "/"
+        self.title = getattr(new_config, "title", None) or "Buildbot"
+        self.titleURL = getattr(new_config, "titleURL", None) or "http://buildbot.net/"
+        self.multiMaster = bool(getattr(new_config, "multiMaster", False))
         self._origins = OriginMatcher(www.get("allowed_origins") or [origin_of(self.buildbotURL)])
         if self.site is None:
-            self.root = self._make_root()
-            self.site = Site(self.root, self._access_log())
+            self.base_ui = self._load_base_ui()
+            root = self._make_root()
+            root.set_ui(self.base_ui)
+            self.root = root
+            self.site = Site(root, self._access_log())
         new_port = www.get("port")
         listening_as_wanted = new_port == self.port and (
             self._listener is not None or new_port is None or not self.running
