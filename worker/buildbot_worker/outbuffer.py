@@ -17,7 +17,9 @@ from typing import Any, NamedTuple
 from twisted.internet import interfaces
 
 BUFFER_SIZE = 64 * 1024
-BUFFER_TIMEOUT = 5.0
+# Output that trickles in still reaches the master (and the live log readers) within
+# half a second; busy output is sent by size long before this timer fires.
+BUFFER_TIMEOUT = 0.5
 MAX_LINE_LENGTH = 4096
 NON_TEXT_WEIGHT = 20
 TEXT_KEYS = ("stdout", "stderr", "header")
