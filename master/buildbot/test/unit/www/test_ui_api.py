@@ -43,7 +43,9 @@ def rows(n_builders: int, builds_each: int) -> list:
     return out
 
 
-class UiApiTests(WwwMixin, db.SQLiteDBMixin, unittest.TestCase):
+class UiApiTests(WwwMixin):
+    """Run on every back-end: the recent-builds query differs by dialect."""
+
     async def get_ui(self, query=""):
         return await self.request("GET", f"ui-api/builders{query}")
 
@@ -141,3 +143,15 @@ class UiApiTests(WwwMixin, db.SQLiteDBMixin, unittest.TestCase):
         self.assertEqual(summary[2].recent_builds[0].id, 4)
         empty = await get_builders_summary(self.db, 0)
         self.assertEqual(empty, {})
+
+
+class UiApiSQLite(UiApiTests, db.SQLiteDBMixin, unittest.TestCase):
+    pass
+
+
+class UiApiPostgreSQL(UiApiTests, db.PostgreSQLDBMixin, unittest.TestCase):
+    pass
+
+
+class UiApiMySQL(UiApiTests, db.MySQLDBMixin, unittest.TestCase):
+    pass
