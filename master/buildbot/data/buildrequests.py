@@ -132,7 +132,7 @@ class BuildRequest(base.ResourceType):
         "submitted_at": "ts",
         "complete_at": "ts?",
         "waited_for": "bool",
-        "properties": "json?",
+        "properties": "props?",
     }
     eventPathPatterns = """
         /buildsets/:buildsetid/builders/:builderid/buildrequests/:buildrequestid

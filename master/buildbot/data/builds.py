@@ -124,7 +124,7 @@ class Build(base.ResourceType):
         "locks_duration_s": "int",
         "results": "int?",
         "state_string": "str",
-        "properties": "json",
+        "properties": "props?",
     }
     eventPathPatterns = """
         /builders/:builderid/builds/:number

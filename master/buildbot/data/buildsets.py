@@ -66,7 +66,7 @@ class Buildset(base.ResourceType):
         "complete": "bool",
         "complete_at": "int?",
         "results": "int?",
-        "sourcestamps": "[json]",
+        "sourcestamps": "[entity(sourcestamp)]",
         "parent_buildid": "int?",
         "parent_relationship": "str?",
     }

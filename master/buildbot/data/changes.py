@@ -86,7 +86,7 @@ class Change(base.ResourceType):
         "changeid": "int",
         "parent_changeids": "[int]",
         "author": "str",
-        "committer": "str?",
+        "committer": "str",
         "files": "[str]",
         "comments": "str",
         "revision": "str?",
@@ -94,11 +94,11 @@ class Change(base.ResourceType):
         "branch": "str?",
         "category": "str?",
         "revlink": "str?",
-        "properties": "json",
+        "properties": "props",
         "repository": "str",
         "project": "str",
         "codebase": "str",
-        "sourcestamp": "json",
+        "sourcestamp": "entity(sourcestamp)",
     }
     eventPathPatterns = "/changes/:changeid"
 

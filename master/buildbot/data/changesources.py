@@ -55,7 +55,7 @@ class ChangeSource(base.ResourceType):
     plural = "changesources"
     endpoints = [ChangeSourceEndpoint, ChangeSourcesEndpoint]
     keyField = "changesourceid"
-    fields = {"changesourceid": "int", "name": "str", "master": "json?"}
+    fields = {"changesourceid": "int", "name": "str", "master": "entity(master)?"}
 
     @base.updateMethod
     def findChangeSourceId(self, name: str):

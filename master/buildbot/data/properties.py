@@ -106,4 +106,4 @@ class PropertyList(base.ResourceType):
         BuildPropertyListEndpoint,
         ChangePropertyListEndpoint,
     ]
-    fields = {"name": "str", "source": "str", "value": "str"}
+    fields = {"name": "str", "source": "str", "value": "json"}

@@ -54,7 +54,7 @@ class Scheduler(base.ResourceType):
     plural = "schedulers"
     endpoints = [SchedulerEndpoint, SchedulersEndpoint]
     keyField = "schedulerid"
-    fields = {"schedulerid": "int", "name": "str", "enabled": "bool", "master": "json?"}
+    fields = {"schedulerid": "int", "name": "str", "enabled": "bool", "master": "entity(master)?"}
     eventPathPatterns = "/schedulers/:schedulerid"
 
     @base.updateMethod

@@ -72,6 +72,6 @@ class SourceStamp(base.ResourceType):
         "repository": "str",
         "project": "str",
         "codebase": "str",
-        "patch": "json?",
+        "patch": "entity(patch)?",
         "created_at": "ts",
     }

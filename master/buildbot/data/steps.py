@@ -80,7 +80,7 @@ class Step(base.ResourceType):
         "complete_at": "ts?",
         "results": "int?",
         "state_string": "str",
-        "urls": "[json]",
+        "urls": "[entity(Url)]",
         "hidden": "bool",
     }
     eventPathPatterns = """

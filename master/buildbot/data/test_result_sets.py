@@ -70,12 +70,35 @@ class TestResultSetsEndpoint(base.Endpoint):
         return [test_result_set_dict(s) for s in sets]
 
 
+class TestResultSetsFromCommitRangeEndpoint(base.Endpoint):
+    """The sets of builds of the commits from commitid1 to commitid2 (both included);
+    empty unless commitid1 is an ancestor of commitid2 (or the same commit)."""
+
+    isCollection = True
+    pathPatterns = "/codebases/n:codebaseid/commit_range/n:commitid1/n:commitid2/test_result_sets"
+
+    async def get(self, resultSpec, kwargs):
+        db = self.master.db
+        commitid1 = kwargs["commitid1"]
+        graph = await db.codebase_commits.get_first_common_commit_with_ranges(
+            kwargs["codebaseid"], commitid1, kwargs["commitid2"]
+        )
+        if graph is None or graph.common != commitid1:
+            return []
+        sets = await db.test_result_sets.get_test_result_sets_for_commits([commitid1, *graph.to2])
+        return [test_result_set_dict(s) for s in sets]
+
+
 class TestResultSet(base.ResourceType):
     __test__ = False  # not a test case, despite its name
 
     name = "test_result_set"
     plural = "test_result_sets"
-    endpoints = [TestResultSetEndpoint, TestResultSetsEndpoint]
+    endpoints = [
+        TestResultSetEndpoint,
+        TestResultSetsEndpoint,
+        TestResultSetsFromCommitRangeEndpoint,
+    ]
     keyField = "test_result_setid"
     fields = {
         "test_result_setid": "int",

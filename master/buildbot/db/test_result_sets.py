@@ -110,6 +110,43 @@ class TestResultSetsConnectorComponent(base.DBConnectorComponent):
 
         return self.db.pool.do(thdGetTestResultSets)
 
+    def get_test_result_sets_for_commits(
+        self, commit_ids: list[int]
+    ) -> defer.Deferred[list[TestResultSetModel]]:
+        """The sets of builds of a buildset with a sourcestamp at the revision of one
+        of these commits, each once, by id."""
+        if not commit_ids:
+            return defer.succeed([])
+        m = self.db.model
+        tbl = m.test_result_sets
+        # matched by revision only, as the reference does: a sourcestamp names its
+        # codebase by a free string, not by the codebases table
+        setids = (
+            sa.select(tbl.c.id)
+            .select_from(
+                tbl.join(m.builds, m.builds.c.id == tbl.c.buildid)
+                .join(m.buildrequests, m.buildrequests.c.id == m.builds.c.buildrequestid)
+                .join(
+                    m.buildset_sourcestamps,
+                    m.buildset_sourcestamps.c.buildsetid == m.buildrequests.c.buildsetid,
+                )
+                .join(
+                    m.sourcestamps, m.sourcestamps.c.id == m.buildset_sourcestamps.c.sourcestampid
+                )
+                .join(
+                    m.codebase_commits,
+                    m.codebase_commits.c.revision == m.sourcestamps.c.revision,
+                )
+            )
+            .where(m.codebase_commits.c.id.in_(sorted(set(commit_ids))))
+        )
+        q = tbl.select().where(tbl.c.id.in_(setids)).order_by(tbl.c.id)
+
+        def thdGetTestResultSetsForCommits(conn: sa.Connection) -> list[TestResultSetModel]:
+            return [model_from_row(row) for row in conn.execute(q)]
+
+        return self.db.pool.do(thdGetTestResultSetsForCommits)
+
     def completeTestResultSet(
         self,
         test_result_setid: int,

@@ -56,6 +56,23 @@ class FakeTestResultSetsComponent(FakeDBComponent):
         rows = sorted(self.t.select("test_result_sets", where), key=lambda r: r["id"])
         return defer.succeed([_model(r) for r in rows])
 
+    def get_test_result_sets_for_commits(self, commit_ids):
+        wanted = set(commit_ids)
+        revisions = {r["revision"] for r in self.t.select("codebase_commits") if r["id"] in wanted}
+        ssids = {r["id"] for r in self.t.select("sourcestamps") if r["revision"] in revisions}
+        bsids = {
+            r["buildsetid"]
+            for r in self.t.select("buildset_sourcestamps")
+            if r["sourcestampid"] in ssids
+        }
+        brids = {r["id"] for r in self.t.select("buildrequests") if r["buildsetid"] in bsids}
+        buildids = {r["id"] for r in self.t.select("builds") if r["buildrequestid"] in brids}
+        rows = sorted(
+            self.t.select("test_result_sets", lambda r: r["buildid"] in buildids),
+            key=lambda r: r["id"],
+        )
+        return defer.succeed([_model(r) for r in rows])
+
     def completeTestResultSet(self, test_result_setid, tests_passed=None, tests_failed=None):
         row = self.t.select_one("test_result_sets", lambda r: r["id"] == test_result_setid)
         if row is None:

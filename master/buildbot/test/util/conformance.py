@@ -340,10 +340,6 @@ KNOWN_DIFFERENCES: dict[tuple[str, str], str] = {
         "status 500 (4.3) != 200",
     ): "the reference fails under SQLAlchemy 2 (spec §6); we update the priority",
     (
-        "/application.spec",
-        "commit_range/n:commitid1/n:commitid2/test_result_sets",
-    ): "endpoint not implemented yet",
-    (
         ".locks_acquired_at",
         "integer (4.3",
     ): "process/buildstep.py: 4.3 sets locks_acquired_at when a step without locks starts",

@@ -266,6 +266,64 @@ class Tests(dataapi.DataMixin):
             },
         )
 
+    async def test_test_result_sets_of_commit_range(self):
+        # commits base <- a1 <- a2 and base <- b1 of codebase 7; a buildset each for
+        # a1 (the build 12 of setUp), a2 and b1
+        rows = [
+            fakedb.Codebase(id=7, projectid=3, name="cb"),
+            fakedb.Codebase(id=8, projectid=4, name="cb"),
+            fakedb.CodebaseCommit(id=70, codebaseid=7, revision="r0"),
+            fakedb.CodebaseCommit(id=71, codebaseid=7, revision="r1", parent_commitid=70),
+            fakedb.CodebaseCommit(id=72, codebaseid=7, revision="r2", parent_commitid=71),
+            fakedb.CodebaseCommit(id=73, codebaseid=7, revision="r3", parent_commitid=70),
+            fakedb.SourceStamp(id=31, revision="r1"),
+            fakedb.BuildsetSourceStamp(buildsetid=10, sourcestampid=31),
+        ]
+        for n, revision in [(2, "r2"), (3, "r3")]:
+            rows += [
+                fakedb.SourceStamp(id=30 + n, revision=revision),
+                fakedb.Buildset(id=10 * n),
+                fakedb.BuildsetSourceStamp(buildsetid=10 * n, sourcestampid=30 + n),
+                fakedb.BuildRequest(id=10 * n + 1, buildsetid=10 * n, builderid=5),
+                fakedb.Build(
+                    id=10 * n + 2,
+                    number=n,
+                    builderid=5,
+                    buildrequestid=10 * n + 1,
+                    masterid=MASTERID,
+                ),
+                fakedb.Step(id=10 * n + 3, buildid=10 * n + 2, number=0, name="s"),
+            ]
+        await self.insert_test_data(rows)
+        up = self.data.updates
+        set_a1 = await up.addTestResultSet(5, 12, 13, "unit", "pass_fail", "boolean")
+        set_a2 = await up.addTestResultSet(5, 22, 23, "unit", "pass_fail", "boolean")
+        set_b1 = await up.addTestResultSet(5, 32, 33, "unit", "pass_fail", "boolean")
+        await up.completeTestResultSet(set_a2, tests_passed=2, tests_failed=0)
+
+        async def ids(codebaseid, commitid1, commitid2, **spec):
+            path = ("codebases", codebaseid, "commit_range", commitid1, commitid2)
+            sets = await self.data.get((*path, "test_result_sets"), **spec)
+            return [s["test_result_setid"] for s in sets]
+
+        self.assertEqual(await ids(7, 70, 72), [set_a1, set_a2])
+        self.assertEqual(await ids(7, 71, 72), [set_a1, set_a2])
+        self.assertEqual(await ids(7, 70, 73), [set_b1])
+        self.assertEqual(await ids(7, 71, 71), [set_a1])
+        self.assertEqual(await ids(7, 70, 70), [])
+        # commitid1 must be an ancestor of commitid2
+        self.assertEqual(await ids(7, 72, 71), [])
+        self.assertEqual(await ids(7, 71, 73), [])
+        # unknown commits, or commits of another codebase
+        self.assertEqual(await ids(7, 71, 99), [])
+        self.assertEqual(await ids(8, 71, 72), [])
+        # result specs apply as for the other collections
+        self.assertEqual(await ids(7, 70, 72, filters=[Filter("complete", "eq", [True])]), [set_a2])
+        self.assertEqual(await ids(7, 70, 72, order=["-test_result_setid"]), [set_a2, set_a1])
+        self.assertEqual(await ids(7, 70, 72, limit=1), [set_a1])
+        [one] = await self.data.get(("codebases", 7, "commit_range", 72, 72, "test_result_sets"))
+        self.assertEqual(one, await self.data.get(("test_result_sets", set_a2)))
+
     async def test_invalid_path_and_control(self):
         with self.assertRaises(InvalidPathError):
             await self.data.get(("nothing",))

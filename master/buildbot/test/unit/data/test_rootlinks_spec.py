@@ -2,7 +2,13 @@
 
 from twisted.trial import unittest
 
-from buildbot.data.spec import field_type_spec, type_spec
+from buildbot.data.spec import (
+    connector_resolver,
+    entity_type_name,
+    field_type_name,
+    field_type_spec,
+    type_spec,
+)
 from buildbot.test.util import dataapi
 
 
@@ -40,8 +46,8 @@ class Tests(dataapi.DataMixin):
             fields["parent_commitid"],
             {
                 "name": "parent_commitid",
-                "type": "integer",
-                "type_spec": {"type": "integer", "can_be_null": True},
+                "type": "integer or None",
+                "type_spec": {"name": "integer", "can_be_null": True},
             },
         )
         self.assertEqual(
@@ -57,6 +63,44 @@ class Tests(dataapi.DataMixin):
                 "parent_commitid",
             },
         )
+        # nested entities are described by their own fields, recursively
+        change = {f["name"]: f for f in by_path["changes"]["type_spec"]["fields"]}
+        sourcestamp = change["sourcestamp"]
+        self.assertEqual(sourcestamp["type"], "sourcestamp")
+        ss_fields = {f["name"]: f for f in sourcestamp["type_spec"]["fields"]}
+        self.assertEqual(sourcestamp["type_spec"]["type"], "sourcestamp")
+        self.assertEqual(list(ss_fields), list(self.data.getResourceType("sourcestamp").fields))
+        self.assertEqual(ss_fields["patch"]["type"], "patch or None")
+        self.assertEqual(ss_fields["patch"]["type_spec"]["can_be_null"], True)
+        self.assertEqual(
+            [f["name"] for f in ss_fields["patch"]["type_spec"]["fields"]],
+            ["patchid", "body", "level", "subdir", "author", "comment"],
+        )
+        self.assertEqual(
+            change["properties"],
+            {
+                "name": "properties",
+                "type": "sourcedproperties",
+                "type_spec": {"name": "sourcedproperties"},
+            },
+        )
+        worker = {f["name"]: f for f in by_path["workers"]["type_spec"]["fields"]}
+        self.assertEqual(
+            worker["connected_to"]["type_spec"],
+            {
+                "type": "list",
+                "of": {
+                    "type": "master_id",
+                    "fields": [
+                        {"name": "masterid", "type": "integer", "type_spec": {"name": "integer"}}
+                    ],
+                },
+            },
+        )
+        # a properties endpoint publishes a properties object, not an entity with fields
+        props = by_path["builds/n:buildid/properties"]
+        self.assertEqual(props["type"], "sourcedproperties")
+        self.assertEqual(props["type_spec"], {"name": "sourcedproperties"})
         # the spec lists itself, as a collection of specs
         self.assertEqual(by_path["application.spec"]["plural"], "specs")
         # ordinary result specs apply
@@ -76,16 +120,96 @@ class Tests(dataapi.DataMixin):
 
 class TypeSpec(unittest.TestCase):
     def test_field_type_spec(self):
-        self.assertEqual(field_type_spec("int"), {"type": "integer"})
-        self.assertEqual(field_type_spec("str?"), {"type": "string", "can_be_null": True})
-        self.assertEqual(field_type_spec("ts?"), {"type": "datetime", "can_be_null": True})
-        self.assertEqual(field_type_spec("id(70)"), {"type": "identifier", "len": 70})
+        self.assertEqual(field_type_spec("int"), {"name": "integer"})
+        self.assertEqual(field_type_spec("str?"), {"name": "string", "can_be_null": True})
+        self.assertEqual(field_type_spec("ts?"), {"name": "datetime", "can_be_null": True})
+        self.assertEqual(field_type_spec("id(70)"), {"name": "identifier"})
         self.assertEqual(
-            field_type_spec("[id(50)]"),
-            {"type": "list", "of": {"type": "identifier", "len": 50}},
+            field_type_spec("[id(50)]"), {"type": "list", "of": {"name": "identifier"}}
         )
-        self.assertEqual(field_type_spec("json"), {"type": "jsonobject"})
-        self.assertEqual(field_type_spec("binary?"), {"type": "binary", "can_be_null": True})
+        self.assertEqual(
+            field_type_spec("[int]?"),
+            {"type": "list", "of": {"name": "integer"}, "can_be_null": True},
+        )
+        self.assertEqual(field_type_spec("json"), {"name": "jsonobject"})
+        self.assertEqual(
+            field_type_spec("props?"), {"name": "sourcedproperties", "can_be_null": True}
+        )
+        self.assertEqual(field_type_spec("binary?"), {"name": "binary", "can_be_null": True})
+
+    def test_field_type_name(self):
+        self.assertEqual(field_type_name("int"), "integer")
+        self.assertEqual(field_type_name("str?"), "string or None")
+        self.assertEqual(field_type_name("id(50)"), "identifier")
+        self.assertEqual(field_type_name("[int]"), "list")
+        self.assertEqual(field_type_name("[str]?"), "list or None")
+        self.assertEqual(field_type_name("entity(patch)?"), "patch or None")
+        self.assertEqual(field_type_name("[entity(Url)]"), "list")
+
+    def test_nested_entities(self):
+        url = {
+            "type": "Url",
+            "fields": [
+                {"name": "name", "type": "string", "type_spec": {"name": "string"}},
+                {"name": "url", "type": "string", "type_spec": {"name": "string"}},
+            ],
+        }
+        self.assertEqual(field_type_spec("entity(Url)"), url)
+        self.assertEqual(field_type_spec("[entity(Url)]"), {"type": "list", "of": url})
+        self.assertEqual(field_type_spec("entity(Url)?"), {**url, "can_be_null": True})
+        with self.assertRaises(KeyError):
+            field_type_spec("entity(nosuch)")
+
+    def test_resolver(self):
+        entities = {"outer": {"inner": "entity(inner)?"}, "inner": {"n": "int"}}
+        self.assertEqual(
+            type_spec("thing", {"o": "[entity(outer)]"}, entities.__getitem__),
+            {
+                "type": "thing",
+                "fields": [
+                    {
+                        "name": "o",
+                        "type": "list",
+                        "type_spec": {
+                            "type": "list",
+                            "of": {
+                                "type": "outer",
+                                "fields": [
+                                    {
+                                        "name": "inner",
+                                        "type": "inner or None",
+                                        "type_spec": {
+                                            "type": "inner",
+                                            "fields": [
+                                                {
+                                                    "name": "n",
+                                                    "type": "integer",
+                                                    "type_spec": {"name": "integer"},
+                                                }
+                                            ],
+                                            "can_be_null": True,
+                                        },
+                                    }
+                                ],
+                            },
+                        },
+                    }
+                ],
+            },
+        )
+
+    def test_connector_resolver(self):
+        class Data:
+            def getResourceType(self, name):
+                return Master if name == "master" else None
+
+        class Master:
+            fields = {"masterid": "int"}
+
+        resolve = connector_resolver(Data())
+        self.assertEqual(resolve("master"), {"masterid": "int"})
+        self.assertEqual(resolve("master_id"), {"masterid": "int"})
+        self.assertEqual(resolve("patch")["body"], "binary")
 
     def test_type_spec(self):
         self.assertEqual(
@@ -93,12 +217,15 @@ class TypeSpec(unittest.TestCase):
             {
                 "type": "commit_graph",
                 "fields": [
-                    {"name": "common", "type": "integer", "type_spec": {"type": "integer"}},
+                    {"name": "common", "type": "integer", "type_spec": {"name": "integer"}},
                     {
                         "name": "to1",
                         "type": "list",
-                        "type_spec": {"type": "list", "of": {"type": "integer"}},
+                        "type_spec": {"type": "list", "of": {"name": "integer"}},
                     },
                 ],
             },
         )
+        self.assertEqual(type_spec("property", {}), {"name": "sourcedproperties"})
+        self.assertEqual(entity_type_name("property"), "sourcedproperties")
+        self.assertEqual(entity_type_name("build"), "build")

@@ -135,5 +135,106 @@ class Tests:
         with self.assertRaises(TestResultSetDoesNotExist):
             await self.db.test_result_sets.completeTestResultSet(999)
 
+    async def insert_commit_builds(self):
+        """Commits r1 <- r2 <- r3 (and r4, never built) of codebase 5, r2 again in
+        codebase 6; buildset 21 builds r1 and r2 (builds 35 and its retry 38), 22 an
+        unknown revision, 23 r2, 24 a sourcestamp without revision, 25 r3."""
+
+        def trs(setid, buildid, stepid):
+            return fakedb.TestResultSet(
+                id=setid,
+                builderid=77,
+                buildid=buildid,
+                stepid=stepid,
+                category="c",
+                value_unit="u",
+                complete=setid % 2,
+            )
+
+        rows = [
+            fakedb.Project(id=1, name="p"),
+            fakedb.Codebase(id=5, projectid=1, name="cb5"),
+            fakedb.Codebase(id=6, projectid=1, name="cb6"),
+            fakedb.CodebaseCommit(id=501, codebaseid=5, revision="r1"),
+            fakedb.CodebaseCommit(id=502, codebaseid=5, revision="r2", parent_commitid=501),
+            fakedb.CodebaseCommit(id=503, codebaseid=5, revision="r3", parent_commitid=502),
+            fakedb.CodebaseCommit(id=504, codebaseid=5, revision="r4", parent_commitid=503),
+            fakedb.CodebaseCommit(id=602, codebaseid=6, revision="r2"),
+            fakedb.SourceStamp(id=201, revision="r1"),
+            fakedb.SourceStamp(id=202, revision="r2"),
+            fakedb.SourceStamp(id=203, revision="rX"),
+            fakedb.SourceStamp(id=204, revision=None),
+            fakedb.SourceStamp(id=205, revision="r3"),
+        ]
+        for bsid, ssids in [(21, [201, 202]), (22, [203]), (23, [202]), (24, [204]), (25, [205])]:
+            rows.append(fakedb.Buildset(id=bsid))
+            rows.extend(
+                fakedb.BuildsetSourceStamp(buildsetid=bsid, sourcestampid=ssid) for ssid in ssids
+            )
+            rows.append(fakedb.BuildRequest(id=bsid + 30, buildsetid=bsid, builderid=77))
+        for buildid, brid in [(35, 51), (36, 52), (37, 53), (38, 51), (39, 55), (40, 54)]:
+            rows.append(
+                fakedb.Build(
+                    id=buildid, buildrequestid=brid, number=buildid, masterid=88, builderid=77
+                )
+            )
+            rows.append(fakedb.Step(id=buildid + 100, number=0, name="s", buildid=buildid))
+        # build 35's sets come after the others' to show the order is by id
+        rows += [
+            trs(96, 36, 136),
+            trs(97, 37, 137),
+            trs(98, 38, 138),
+            trs(99, 35, 135),
+            trs(100, 35, 135),
+            trs(101, 39, 139),
+            trs(102, 30, 131),
+            trs(103, 40, 140),
+        ]
+        await self.insert_test_data(rows)
+
+    async def test_get_test_result_sets_for_commits(self):
+        await self.insert_commit_builds()
+
+        async def ids(commit_ids):
+            sets = await self.db.test_result_sets.get_test_result_sets_for_commits(commit_ids)
+            return [s.id for s in sets]
+
+        self.assertEqual(await ids([501]), [98, 99, 100])
+        self.assertEqual(await ids([502]), [97, 98, 99, 100])
+        # a set whose buildset has both revisions, or asked for twice, comes once
+        self.assertEqual(await ids([502, 501, 502]), [97, 98, 99, 100])
+        self.assertEqual(await ids([501, 503]), [98, 99, 100, 101])
+        self.assertEqual(await ids([503]), [101])
+        self.assertEqual(await ids([504]), [])
+        # matched by revision, whatever the commit's codebase
+        self.assertEqual(await ids([602]), [97, 98, 99, 100])
+        self.assertEqual(await ids([999]), [])
+        self.assertEqual(await ids([]), [])
+
+    async def test_get_test_result_sets_for_commits_model(self):
+        await self.insert_commit_builds()
+        sets = await self.db.test_result_sets.get_test_result_sets_for_commits([502])
+        self.assertEqual(
+            sets[0],
+            TestResultSetModel(
+                id=97,
+                builderid=77,
+                buildid=37,
+                stepid=137,
+                description=None,
+                category="c",
+                value_unit="u",
+                tests_passed=None,
+                tests_failed=None,
+                complete=True,
+            ),
+        )
+
+    async def test_get_test_result_sets_for_many_commits(self):
+        await self.insert_commit_builds()
+        many = list(range(1000, 1600)) + [501]
+        sets = await self.db.test_result_sets.get_test_result_sets_for_commits(many)
+        self.assertEqual([s.id for s in sets], [98, 99, 100])
+
 
 TestFake, TestSQLite, TestPostgreSQL, TestMySQL = db.backend_test_cases(Tests)
