@@ -11,8 +11,8 @@ WORKERINFO_KEYS = ("admin", "host", "access_uri", "version")
 CONTROL_ACTIONS = ("stop", "pause", "unpause", "kill")
 
 
-def worker_dict(w: Any) -> dict[str, Any]:
-    return {
+def worker_dict(w: Any, master: Any = None) -> dict[str, Any]:
+    entity = {
         "workerid": w.id,
         "name": w.name,
         "workerinfo": {k: w.workerinfo.get(k) for k in WORKERINFO_KEYS},
@@ -24,6 +24,24 @@ def worker_dict(w: Any) -> dict[str, Any]:
             {"masterid": c.masterid, "builderid": c.builderid} for c in w.configured_on
         ],
     }
+    # Our extension: a latent worker configured on this master also shows its state,
+    # `latent_state`: 'not_substantiated', 'substantiating', 'substantiated' or
+    # 'insubstantiating' (each change publishes `state_updated`). The state lives in
+    # the master running the worker, so it is not in `Worker.fields` (not a filter or
+    # an order key); other workers' entities are exactly 4.3's.
+    state = _latent_state(master, w.name)
+    if state is not None:
+        entity["latent_state"] = state
+    return entity
+
+
+def _latent_state(master: Any, name: str) -> str | None:
+    manager = getattr(master, "workers", None)
+    find = getattr(manager, "getWorkerByName", None)
+    worker = find(name) if find is not None else None
+    if worker is None or not getattr(worker, "is_latent", False):
+        return None
+    return worker.state.api_name
 
 
 class WorkerEndpoint(base.Endpoint):
@@ -45,7 +63,7 @@ class WorkerEndpoint(base.Endpoint):
             masterid=kwargs.get("masterid"),
             builderid=kwargs.get("builderid"),
         )
-        return worker_dict(w) if w is not None else None
+        return worker_dict(w, self.master) if w is not None else None
 
     async def control(self, action, args, kwargs):
         if action not in CONTROL_ACTIONS:
@@ -79,7 +97,7 @@ class WorkersEndpoint(base.Endpoint):
             paused=paused,
             graceful=graceful,
         )
-        return [worker_dict(w) for w in workers]
+        return [worker_dict(w, self.master) for w in workers]
 
 
 class Worker(base.ResourceType):
@@ -90,8 +108,8 @@ class Worker(base.ResourceType):
     fields = {
         "workerid": "int",
         "name": "str",
-        "connected_to": "[json]",
-        "configured_on": "[json]",
+        "connected_to": "[entity(master_id)]",
+        "configured_on": "[entity(master_builder)]",
         "workerinfo": "json",
         "paused": "bool",
         "pause_reason": "str?",
@@ -143,6 +161,17 @@ class Worker(base.ResourceType):
     async def set_worker_graceful(self, workerid: int, graceful: bool) -> None:
         await self.master.db.workers.set_worker_graceful(workerid, graceful)
         await self.generateEvent(workerid, "state_updated")
+
+    @base.updateMethod
+    async def workerLatentStateChanged(self, workerid: int, latent_state: str) -> None:
+        """A latent worker changed state: `state_updated` with the entity as of then."""
+        if not self.wantsEvent("state_updated", workerid=workerid):
+            return
+        worker = await self.master.data.get(("workers", workerid))
+        if worker is None:
+            return
+        worker["latent_state"] = latent_state
+        self.produceEvent(worker, "state_updated")
 
     @base.updateMethod
     async def setWorkerState(self, workerid: int, paused: bool, graceful: bool) -> None:

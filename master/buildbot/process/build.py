@@ -84,6 +84,8 @@ class Build(properties.PropertiesMixin):
         self._disconnect_sub: Any = None
         self._stop_consumer: Any = None
         self._worker_lost = False
+        # the wait for a latent worker's start (cancelled by stopBuild)
+        self._worker_start: defer.Deferred[None] | None = None
 
     def __repr__(self) -> str:
         name = getattr(self.builder, "name", "?")
@@ -263,9 +265,14 @@ class Build(properties.PropertiesMixin):
         await updates.generateNewBuildEvent(self.buildid)
 
         # a connected worker needs no preparation: the step is added, started and
-        # finished in two writes (a worker still to be started would show
-        # "preparing worker" meanwhile)
+        # finished in two writes; a latent worker is started (or joined) meanwhile
         stepid, _, _ = await updates.addStep(self.buildid, "worker_preparation", start=True)
+        if getattr(worker, "is_latent", False) and not worker.isSubstantiated():
+            if not await self._substantiate(worker, stepid):
+                return
+            self.conn = worker.conn
+            self.setupWorkerProperties(worker)  # what the worker told when it logged in
+            await self._store_properties()
         if self.conn is None or self.conn.disconnected:
             self.conn = None
             self.results = RETRY
@@ -285,6 +292,45 @@ class Build(properties.PropertiesMixin):
             if not await defer.maybeDeferred(do_build_if, self):
                 self.results = SKIPPED
                 self._factories.clear()
+
+    async def _substantiate(self, worker: Any, stepid: int) -> bool:
+        """Start the latent worker (or wait for its start under way) in the
+        `worker_preparation` step; False when the build ends here: stopped meanwhile
+        (the start is given up), or the start failed (RETRY: the requests go back to
+        the queue while the worker is in quarantine; the reason is in the step's
+        `err.text` log and the build's state string)."""
+        updates = self.master.data.updates
+        if not self.stopped:
+            await updates.setStepStateString(stepid, "substantiating worker")
+            await updates.setBuildStateString(self.buildid, "preparing worker")
+        if self.stopped:
+            await updates.finishStep(stepid, self.results, False, state_string="stopped")
+            return False
+        self._worker_start = worker.substantiate(self.workerforbuilder, self)
+        try:
+            await self._worker_start
+        except defer.CancelledError:
+            # stopBuild gave up the wait
+            await updates.finishStep(
+                stepid, self.results, False, state_string="stopped while the worker started"
+            )
+            return False
+        except Exception as e:
+            reason = str(e) or repr(e)
+            log.msg(f"{self!r}: worker {worker.name!r} failed to start: {reason}")
+            if not self.stopped:
+                self.results = RETRY
+                self.text = [f"worker failed to start: {reason.splitlines()[0]}"[:200]]
+            logid = await updates.addLog(stepid, "err.text", "t")
+            await updates.appendLog(logid, f"worker {worker.name!r} failed to start:\n{reason}\n")
+            await updates.finishLog(logid)
+            await updates.finishStep(
+                stepid, self.results, False, state_string="worker failed to start"
+            )
+            return False
+        finally:
+            self._worker_start = None
+        return True
 
     async def _acquire_locks(self, worker: Any, accesses: list[Any]) -> None:
         updates = self.master.data.updates
@@ -405,6 +451,8 @@ class Build(properties.PropertiesMixin):
         self.results = results
         if self._locks_wait is not None:
             self._locks_wait.cancel()
+        if self._worker_start is not None:
+            self._worker_start.cancel()
         step = self.currentStep
         if step is not None and step.results is None:
             d = defer.maybeDeferred(step.interrupt, reason)

@@ -30,8 +30,6 @@ class Builder(service.ReconfigurableServiceMixin, service.AsyncMultiService):
         # build -> fires once it has finished (its requests completed or given back)
         self._build_done: dict[Build, defer.Deferred[None]] = {}
         self._wfbs: dict[str, WorkerForBuilder] = {}
-        # builds waiting for their latent worker to start -> that worker
-        self._substantiating: dict[Build, Any] = {}
 
     @property
     def botmaster(self) -> Any:
@@ -111,11 +109,8 @@ class Builder(service.ReconfigurableServiceMixin, service.AsyncMultiService):
         workerforbuilder.buildStarted(build)
         done: defer.Deferred[None] = defer.Deferred()
         self._build_done[build] = done
-        worker = workerforbuilder.worker
-        if getattr(worker, "is_latent", False) and not worker.isSubstantiated():
-            d = defer.ensureDeferred(self._substantiate_then_start(build, workerforbuilder))
-        else:
-            d = build.startBuild(workerforbuilder)
+        # a latent worker is started by the build (its worker_preparation step)
+        d = build.startBuild(workerforbuilder)
         d.addErrback(log.err, f"while running {build!r}")
 
         def finished(_: Any) -> None:
@@ -125,60 +120,10 @@ class Builder(service.ReconfigurableServiceMixin, service.AsyncMultiService):
         d.addBoth(finished)
         return defer.succeed(True)
 
-    async def _substantiate_then_start(self, build: Build, wfb: Any) -> Any:
-        """Start the latent worker (or join its start), then run the build; a failed
-        start is recorded as a RETRY build giving the reason, and the requests go back
-        to the queue (the worker is in quarantine: another worker, or a later try, takes
-        them)."""
-        worker = wfb.worker
-        self._substantiating[build] = worker
-        try:
-            await worker.substantiate(wfb, build)
-        except Exception as e:
-            self._substantiating.pop(build, None)
-            await self._record_failed_start(build, wfb, str(e) or repr(e))
-            return RETRY
-        self._substantiating.pop(build, None)
-        if build.stopped:
-            await self._record_failed_start(build, wfb, build.stopped_reason or "stopped")
-            return build.results
-        return await build.startBuild(wfb)
-
-    async def _record_failed_start(self, build: Build, wfb: Any, reason: str) -> None:
-        log.msg(f"builder {self.name!r}: worker {wfb.worker.name!r} failed to start: {reason}")
-        if not build.stopped:
-            build.results = RETRY
-        updates = self.master.data.updates
-        try:
-            builderid = await self.getBuilderId()
-            buildid, _ = await updates.addBuild(
-                builderid=builderid,
-                buildrequestid=build.requests[0].id,
-                workerid=getattr(wfb.worker, "workerid", None),
-            )
-            await updates.generateNewBuildEvent(buildid)
-            stepid, _, _ = await updates.addStep(buildid, "worker_preparation", start=True)
-            logid = await updates.addLog(stepid, "err.text", "t")
-            await updates.appendLog(
-                logid, f"worker {wfb.worker.name!r} failed to start:\n{reason}\n"
-            )
-            await updates.finishLog(logid)
-            await updates.finishStep(
-                stepid, build.results, False, state_string="worker failed to start"
-            )
-            await updates.setBuildStateString(buildid, f"worker failed to start: {reason}"[:250])
-            await updates.finishBuild(buildid, build.results)
-        except Exception:
-            log.err(None, f"while recording the failed start of {build!r}")
-        await self.buildFinished(build, wfb)
-
     async def stopAllBuilds(self, reason: str, results: int) -> None:
-        """Stop every running build with `results` and wait until each has finished."""
+        """Stop every running build with `results` and wait until each has finished
+        (a build waiting for its latent worker's start gives up the wait)."""
         waiting = []
-        for build, worker in list(self._substantiating.items()):
-            # a worker still starting would keep the build waiting: give up the start
-            build.stopBuild(reason, results)
-            worker.failSubstantiation(reason)
         for build in list(self.building):
             build.stopBuild(reason, results)
             if build in self._build_done:

@@ -6,14 +6,19 @@ machine around them:
 
     NOT_SUBSTANTIATED -> SUBSTANTIATING -> SUBSTANTIATED -> INSUBSTANTIATING -> ...
 
-`substantiate(wfb, build)` is called by the builder before a build runs: it starts
-the instance (or joins a start already under way, or waits for a stop to end and
-starts again) and fires once the worker program has logged in, or fails with the
-reason (start error, instance gone, `missing_timeout` without a login). A failed
-start stops what was started and puts the worker in quarantine, so that the build
-request goes to another worker or waits. When the last build ends the worker stops
-after `build_wait_timeout` seconds (0: at once; negative: never); reconfig and
-master shutdown stop it too.
+`substantiate(wfb, build)` is called by the build (its `worker_preparation` step): it
+starts the instance (or joins a start already under way, or waits for a stop to end
+and starts again) and fires once the worker program has logged in, or fails with the
+reason (start error, instance gone, `missing_timeout` without a login). The start
+runs on its own, apart from the builds waiting for it: a build that is stopped
+cancels its wait, and once no build waits any more the start is abandoned (and what
+was started is stopped). A failed start stops what was started and puts the worker
+in quarantine, so that the build request goes to another worker or waits. When the
+last build ends the worker stops after `build_wait_timeout` seconds (0: at once;
+negative: never); reconfig and master shutdown stop it too.
+
+Each change of state is published as the worker's `state_updated` event, its
+`latent_state` being `States.api_name` (see `buildbot.data.workers`).
 """
 
 from __future__ import annotations
@@ -36,6 +41,11 @@ class States(enum.Enum):
     SUBSTANTIATING = "substantiating"
     SUBSTANTIATED = "substantiated"
     INSUBSTANTIATING = "insubstantiating"
+
+    @property
+    def api_name(self) -> str:
+        """As the data API shows it: 'not_substantiated', 'substantiating', ..."""
+        return self.name.lower()
 
 
 class LatentWorkerFailedToSubstantiate(Exception):
@@ -64,7 +74,11 @@ class AbstractLatentWorker(AbstractWorker):
     quarantine_max_timeout: float = 3600
 
     def __init__(self, name: str, password: Any, *args: Any, **kwargs: Any) -> None:
-        self.state = States.NOT_SUBSTANTIATED
+        self._state = States.NOT_SUBSTANTIATED
+        # the state events, published one after the other
+        self._publishing: defer.Deferred[None] = defer.succeed(None)
+        # set when no build waits any more for the start under way
+        self._start_abandoned = False
         self.build_wait_timeout: float = self.default_build_wait_timeout
         self.check_instance_interval: float = 10
         self.quarantine_timeout: float | None = None
@@ -137,6 +151,29 @@ class AbstractLatentWorker(AbstractWorker):
 
     # --- state ------------------------------------------------------------------------
 
+    @property
+    def state(self) -> States:
+        return self._state
+
+    @state.setter
+    def state(self, new: States) -> None:
+        old, self._state = self._state, new
+        if new is not old:
+            self._publish_state(new)
+
+    def _publish_state(self, state: States) -> None:
+        """Publish `workers/<id>/state_updated` for `state`, after the earlier ones."""
+        workerid = getattr(self, "workerid", None)
+        data = getattr(self.master, "data", None) if self.master is not None else None
+        if workerid is None or data is None:
+            return
+
+        def publish(_: Any) -> Any:
+            return data.updates.workerLatentStateChanged(workerid, state.api_name)
+
+        d = self._publishing.addCallback(publish)
+        self._publishing = d.addErrback(log.err, f"latent worker {self.name!r}: state event")
+
     def isSubstantiated(self) -> bool:
         return self.state is States.SUBSTANTIATED and self.conn is not None
 
@@ -158,7 +195,8 @@ class AbstractLatentWorker(AbstractWorker):
 
     def substantiate(self, wfb: Any, build: Any) -> defer.Deferred[None]:
         """Fires once the worker program is logged in, ready for `build`; fails with
-        the reason otherwise."""
+        the reason otherwise. Cancelling the Deferred gives up the wait (the build was
+        stopped): a start no other build waits for is then abandoned."""
         return defer.ensureDeferred(self._substantiate(build))
 
     async def _substantiate(self, build: Any) -> None:
@@ -168,17 +206,26 @@ class AbstractLatentWorker(AbstractWorker):
                 return
             if self.state is States.SUBSTANTIATED:
                 # the worker went away; its cleanup is on the way
-                await self._insubstantiate(fast=False)
+                self._insubstantiate_in_background("worker lost")
                 continue
-            if self.state is States.INSUBSTANTIATING:
+            if self.state is States.INSUBSTANTIATING or (
+                self.state is States.SUBSTANTIATING and self._start_abandoned
+            ):
+                # a stop (or an abandoned start) to end first, then a fresh start
                 await self._wait(self._insubstantiation_waiters)
                 continue
-            if self.state is States.SUBSTANTIATING:
-                await self._wait(self._substantiation_waiters)
-                return
-            if not self.running or self._stopping:
+            if self.state is States.NOT_SUBSTANTIATED and (not self.running or self._stopping):
                 raise LatentWorkerSubstantiationCancelled(f"worker {self.name!r} is stopping")
-            await self._start(build)
+            waiter = self._wait(self._substantiation_waiters)
+            if self.state is States.NOT_SUBSTANTIATED:
+                # on its own: a build giving up its wait must not cancel the start
+                defer.ensureDeferred(self._start(build))
+            try:
+                await waiter
+            except defer.CancelledError:
+                if not any(not d.called for d in self._substantiation_waiters):
+                    self._abandon_start("no build waits for it any more")
+                raise
             return
 
     @staticmethod
@@ -189,7 +236,7 @@ class AbstractLatentWorker(AbstractWorker):
 
     @staticmethod
     def _fire(waiters: list[defer.Deferred[None]], result: Any = None) -> None:
-        pending = list(waiters)
+        pending = [d for d in waiters if not d.called]  # a cancelled wait is called
         waiters.clear()
         for d in pending:
             if isinstance(result, failure.Failure):
@@ -198,7 +245,10 @@ class AbstractLatentWorker(AbstractWorker):
                 d.callback(result)
 
     async def _start(self, build: Any) -> None:
+        """Start the instance and wait for its login; the builds waiting in
+        `_substantiation_waiters` get the outcome. Never fails."""
         self.state = States.SUBSTANTIATING
+        self._start_abandoned = False
         waiter: defer.Deferred[None] = defer.Deferred()
         self._attach_waiter = waiter
         reactor = self.master.reactor
@@ -221,21 +271,33 @@ class AbstractLatentWorker(AbstractWorker):
             await waiter
         except Exception as e:
             why = failure.Failure()
-            if not waiter.called:
+            if waiter.called:
+                waiter.addErrback(lambda _: None)  # abandoned while start_instance ran
+            else:
                 waiter.callback(None)  # nobody waits for it any more
             self._attach_waiter = None
             self._stop_check()
             if timeout is not None and timeout.active():
                 timeout.cancel()
             log.msg(f"latent worker {self.name!r}: failed to substantiate: {e}")
-            await self._cleanup_failed_start()
-            self._put_in_quarantine()
-            if not isinstance(e, LatentWorkerFailedToSubstantiate | LatentWorkerCannotSubstantiate):
-                why = failure.Failure(
-                    LatentWorkerFailedToSubstantiate(f"worker {self.name!r}: {e}")
-                )
-            self._fire(self._substantiation_waiters, why)
-            why.raiseException()
+            # the builds of this start: those coming during the cleanup wait for it
+            # to end and start again
+            waiting = list(self._substantiation_waiters)
+            self._substantiation_waiters.clear()
+            if self._start_abandoned or isinstance(e, LatentWorkerSubstantiationCancelled):
+                pass  # given up on purpose: no failure of the worker, no quarantine
+            else:
+                self._put_in_quarantine()
+                if not isinstance(
+                    e, LatentWorkerFailedToSubstantiate | LatentWorkerCannotSubstantiate
+                ):
+                    why = failure.Failure(
+                        LatentWorkerFailedToSubstantiate(f"worker {self.name!r}: {e}")
+                    )
+            # with no start under way any more, this stops what was started
+            await self._insubstantiate(fast=True)
+            self._fire(waiting, why)
+            return
         self._attach_waiter = None
         self._stop_check()
         if timeout is not None and timeout.active():
@@ -245,21 +307,19 @@ class AbstractLatentWorker(AbstractWorker):
         self._fire(self._substantiation_waiters)
 
     def failSubstantiation(self, reason: str) -> None:
-        """Abandon the start under way (timeout, instance gone, stopping)."""
+        """Fail the start under way (timeout, instance gone)."""
         waiter = self._attach_waiter
         if waiter is not None and not waiter.called:
             waiter.errback(LatentWorkerFailedToSubstantiate(f"worker {self.name!r}: {reason}"))
 
-    async def _cleanup_failed_start(self) -> None:
-        self.state = States.INSUBSTANTIATING
-        try:
-            if self.conn is not None:
-                await self._drop_connection()
-            await defer.maybeDeferred(self.stop_instance, True)
-        except Exception:
-            log.err(failure.Failure(), f"latent worker {self.name!r}: while cleaning up")
-        self.state = States.NOT_SUBSTANTIATED
-        self._fire(self._insubstantiation_waiters)
+    def _abandon_start(self, reason: str) -> None:
+        """Give up the start under way (no build wants it, or we are stopping): what
+        was started is stopped, without quarantine."""
+        waiter = self._attach_waiter
+        if waiter is not None and not waiter.called:
+            log.msg(f"latent worker {self.name!r}: abandoning its start: {reason}")
+            self._start_abandoned = True
+            waiter.errback(LatentWorkerSubstantiationCancelled(f"worker {self.name!r}: {reason}"))
 
     # watching the instance while it starts
 
@@ -391,21 +451,17 @@ class AbstractLatentWorker(AbstractWorker):
         self.insubstantiate().addErrback(log.err, f"latent worker {self.name!r}: insubstantiate")
 
     async def _insubstantiate(self, fast: bool) -> None:
+        """Stop the instance, whatever the state: a start under way is abandoned
+        (its own cleanup comes back here once no start is under way any more)."""
         self._cancel_idle_timer()
         if self.state is States.NOT_SUBSTANTIATED:
             return
         if self.state is States.INSUBSTANTIATING:
             await self._wait(self._insubstantiation_waiters)
             return
-        if self.state is States.SUBSTANTIATING:
-            self.failSubstantiation("the worker is being stopped")
-            # the failed start stops the instance itself
-            try:
-                await self._wait(self._substantiation_waiters)
-            except Exception:
-                pass
-            if self.state is States.INSUBSTANTIATING:
-                await self._wait(self._insubstantiation_waiters)
+        if self.state is States.SUBSTANTIATING and self._attach_waiter is not None:
+            self._abandon_start("the worker is being stopped")
+            await self._wait(self._insubstantiation_waiters)
             return
         self.state = States.INSUBSTANTIATING
         self._insubstantiate_when_idle = False
@@ -446,4 +502,5 @@ class AbstractLatentWorker(AbstractWorker):
             await self._insubstantiate(fast=True)
         except Exception:
             log.err(failure.Failure(), f"latent worker {self.name!r}: while stopping")
+        await self._publishing  # the last state events, while the data API is there
         await super().stopService()

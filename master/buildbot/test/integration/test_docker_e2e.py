@@ -8,20 +8,23 @@ Host networking only. The tests skip when no engine answers.
 
 from __future__ import annotations
 
+import json
 import os
 import sysconfig
 import time
 from typing import Any
 
 import sqlalchemy as sa
-from twisted.internet import defer, threads
+import treq
+from twisted.internet import defer, reactor, threads
 from twisted.python import log
 from twisted.trial import unittest
+from twisted.web.client import HTTPConnectionPool
 
 from buildbot import master as master_module
 from buildbot.db import migrate
 from buildbot.master import BuildMaster
-from buildbot.process.results import RETRY, SUCCESS
+from buildbot.process.results import CANCELLED, RETRY, SUCCESS
 from buildbot.test.util import processes
 from buildbot.test.util.db import _in_ci
 from buildbot.test.util.processes import ReactorProxy, free_port
@@ -75,7 +78,8 @@ c['db'] = {{'db_url': 'sqlite:///state.sqlite'}}
 c['protocols'] = {{'pb': {{'port': 'tcp:{port}:interface=127.0.0.1'}}}}
 c['buildbotNetUsageData'] = None
 c['title'] = 'docker e2e'
-c['buildbotURL'] = 'http://127.0.0.1:8010/'
+c['buildbotURL'] = 'http://127.0.0.1:{www_port}/'
+c['www'] = {{'port': 'tcp:{www_port}:interface=127.0.0.1'}}
 command = ['sh', '-c', 'PYTHONPATH={worker_src}:{site} exec sh /pkgdocker/start-worker.sh']
 c['workers'] = [worker.DockerLatentWorker(
     'dw', None, docker_host={docker_host!r}, image={image!r}, command=command,
@@ -111,12 +115,16 @@ class DockerLatentE2E(unittest.TestCase):
         self.basedir = os.path.abspath(self.mktemp())
         os.makedirs(self.basedir)
         self.port = free_port()
+        self.www_port = free_port()
+        self.pool = HTTPConnectionPool(reactor, persistent=False)
         engine = sa.create_engine(f"sqlite:///{self.basedir}/state.sqlite")
         with engine.begin() as conn:
             migrate.thd_create_tables(conn)
         engine.dispose()
         self.messages: list[str] = []
         self.master_label: str | None = None
+        # (time.monotonic(), routing key, message) of the build and worker events
+        self.events: list[tuple[float, tuple[str, ...], dict[str, Any]]] = []
         log.addObserver(self._observe)
         self.addCleanup(log.removeObserver, self._observe)
         self.addCleanup(self._remove_containers)
@@ -129,7 +137,8 @@ class DockerLatentE2E(unittest.TestCase):
     def write_cfg(self, image: str = IMAGE, build_wait_timeout: float = 0, max_builds: int = 1,
                   sleep: float = 0, command: str | None = None) -> None:  # fmt: skip
         text = MASTER_CFG.format(
-            port=self.port, worker_src=WORKER_SRC, site=SITE, docker_host=self.host,
+            port=self.port, www_port=self.www_port, worker_src=WORKER_SRC, site=SITE,
+            docker_host=self.host,
             image=image, start_dir=START_SCRIPT_DIR, build_wait_timeout=build_wait_timeout,
             max_builds=max_builds, sleep=sleep,
         )  # fmt: skip
@@ -151,6 +160,13 @@ class DockerLatentE2E(unittest.TestCase):
         if master_module.RUNNING not in self.messages:
             self.fail("the master did not start:\n" + "\n".join(self.messages[-40:]))
         self.master = m
+
+        def record(key: tuple[str, ...], msg: dict[str, Any]) -> None:
+            self.events.append((time.monotonic(), key, dict(msg)))
+
+        for pattern in [("builds", None, None), ("workers", None, "state_updated")]:
+            consumer = await m.mq.startConsuming(record, pattern)
+            self.addCleanup(consumer.stopConsuming)
         self.master_label = self.worker().master_label()
         return m
 
@@ -208,6 +224,66 @@ class DockerLatentE2E(unittest.TestCase):
         got = await self.master.data.get(("logs", lg["logid"], "contents"))
         return got["content"]
 
+    async def rest(self, path: str) -> Any:
+        res = await treq.get(f"http://127.0.0.1:{self.www_port}/api/v2/{path}", pool=self.pool)
+        body = json.loads(await treq.content(res))
+        self.assertEqual(res.code, 200, body)
+        return body
+
+    async def rpc(self, path: str, method: str, **params: Any) -> Any:
+        body = {"jsonrpc": "2.0", "method": method, "params": params, "id": 1}
+        res = await treq.post(
+            f"http://127.0.0.1:{self.www_port}/api/v2/{path}",
+            data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"},
+            pool=self.pool,
+        )
+        reply = json.loads(await treq.content(res))
+        self.assertEqual(res.code, 200, reply)
+        return reply["result"]
+
+    def build_events(self, buildid: int) -> list[tuple[str, str, bool]]:
+        """(event, state string, complete) of the build, in order."""
+        return [
+            (key[-1], msg["state_string"], msg["complete"])
+            for _, key, msg in self.events
+            if key[:2] == ("builds", str(buildid))
+        ]
+
+    def build_event_time(self, buildid: int, event: str, state: str | None = None) -> float:
+        return next(
+            t
+            for t, key, msg in self.events
+            if key == ("builds", str(buildid), event)
+            and (state is None or msg["state_string"] == state)
+        )
+
+    def latent_states(self) -> list[str]:
+        """The `latent_state`s the worker's state_updated events carried, each once."""
+        states: list[str] = []
+        for _, key, msg in self.events:
+            if key[0] == "workers" and "latent_state" in msg:
+                if not states or states[-1] != msg["latent_state"]:
+                    states.append(msg["latent_state"])
+        return states
+
+    async def assert_failed_start(self, build: dict[str, Any], *why: str) -> None:
+        """One build for the try: created at once, its worker_preparation step (its
+        only one) RETRY with the reason in err.text and the state string."""
+        self.assertEqual(build["results"], RETRY)
+        events = self.build_events(build["buildid"])
+        self.assertEqual(events[0][::2], ("new", False), events)
+        self.assertIn(("update", "preparing worker", False), events)
+        self.assertEqual(events[-1][0], "finished")
+        steps = await self.master.data.get(("builds", build["buildid"], "steps"))
+        self.assertEqual(
+            [(s["name"], s["results"]) for s in steps], [("worker_preparation", RETRY)]
+        )
+        text = await self.step_log(build, "worker_preparation", "err.text")
+        for w in why:
+            self.assertIn(w, build["state_string"])
+            self.assertIn(w, text)
+
     async def no_containers(self, what: str) -> None:
         async def none_left() -> bool:
             return not await self.containers()
@@ -219,18 +295,23 @@ class DockerLatentE2E(unittest.TestCase):
     async def test_build_runs_in_a_fresh_container_which_is_gone_afterwards(self) -> None:
         self.write_cfg(build_wait_timeout=0)
         await self.start_master()
+        created = []
         timings = []
         hostnames = []
         for _ in range(3):
             t0 = time.monotonic()
             brid = await self.request()
-
-            async def started(brid: int = brid) -> bool:
-                return bool(await self.builds_of(brid))
-
-            await processes.wait_for(self, "the build to start", started, 60)
-            timings.append(time.monotonic() - t0)
             build = await self.finished(brid)
+            # measured on the build's events: `new`, then the update to "building"
+            created.append(self.build_event_time(build["buildid"], "new") - t0)
+            timings.append(self.build_event_time(build["buildid"], "update", "building") - t0)
+            events = self.build_events(build["buildid"])
+            # created at once, then waiting in worker_preparation, then running
+            self.assertEqual(events[0][::2], ("new", False))
+            self.assertEqual(
+                [e for e in events if e[0] == "update"][:2],
+                [("update", "preparing worker", False), ("update", "building", False)],
+            )
             self.assertEqual(build["results"], SUCCESS, build["state_string"])
             out = await self.step_log(build, "in-container", "stdio")
             hostnames.append([ln for ln in out.splitlines() if "in-/" in ln][0])
@@ -238,7 +319,9 @@ class DockerLatentE2E(unittest.TestCase):
         # each build in its own container
         self.assertEqual(len(set(hostnames)), 3, hostnames)
         print(
-            "\nDocker latent worker: build request -> build start: "
+            "\nDocker latent worker: build request -> build created: "
+            + ", ".join(f"{t:.3f} s" for t in created)
+            + "; -> its steps start (container up, worker logged in): "
             + ", ".join(f"{t:.2f} s" for t in timings)
             + f" (median {sorted(timings)[1]:.2f} s)"
         )
@@ -250,7 +333,7 @@ class DockerLatentE2E(unittest.TestCase):
 
         async def both_running() -> bool:
             builds = [b for brid in brids for b in await self.builds_of(brid)]
-            return len(builds) == 2 and not any(b["complete"] for b in builds)
+            return len(builds) == 2 and all(b["state_string"] == "building" for b in builds)
 
         await self.wait_for("both builds to run at once", both_running, 60)
         self.assertEqual(len(await self.containers()), 1)
@@ -284,15 +367,13 @@ class DockerLatentE2E(unittest.TestCase):
             return builds[0] if builds and builds[0]["complete"] else None
 
         build = await self.wait_for("the failed start", failed_build)
-        self.assertEqual(build["results"], RETRY)
-        self.assertIn("no-such-image:42", build["state_string"])
-        self.assertIn("not found", build["state_string"])
-        text = await self.step_log(build, "worker_preparation", "err.text")
-        self.assertIn("image 'no-such-image:42' not found", text)
+        await self.assert_failed_start(build, "image 'no-such-image:42' not found")
+        self.assertEqual(len(await self.builds_of(brid)), 1)
         self.assertEqual(await self.containers(), [])
-        # the request waits for a later try
+        # the request waits for a later try (the worker is in quarantine)
         br = await self.master.data.get(("buildrequests", brid))
-        self.assertFalse(br["complete"])
+        self.assertEqual((br["claimed"], br["complete"]), (False, False))
+        self.assertIn("quarantine", self.worker().state_string)
 
     async def test_container_exiting_during_start_fails_cleanly_and_is_retried(self) -> None:
         self.write_cfg(command="sh -c 'echo boom-at-start; exit 3'")
@@ -305,12 +386,15 @@ class DockerLatentE2E(unittest.TestCase):
             return builds if len(builds) >= 2 else None
 
         builds = await self.wait_for("the start to fail and be retried", two_failed, 60)
+        # one build per try, on the same request
+        self.assertEqual({b["buildrequestid"] for b in builds}, {brid})
         for build in builds:
-            self.assertEqual(build["results"], RETRY)
-            self.assertIn("exited with code 3", build["state_string"])
+            await self.assert_failed_start(build, "exited with code 3")
         text = await self.step_log(builds[0], "worker_preparation", "err.text")
         self.assertIn("boom-at-start", text)
         await self.no_containers("the exited containers to be removed")
+        br = await self.master.data.get(("buildrequests", brid))
+        self.assertFalse(br["complete"])
 
     async def test_restarted_master_removes_leftover_containers(self) -> None:
         self.write_cfg(build_wait_timeout=-1)
@@ -357,3 +441,96 @@ class DockerLatentE2E(unittest.TestCase):
         print(f"\nmaster stop with a Docker latent worker up: {took:.2f} s")
         self.assertLess(took, 10)
         self.assertEqual(await self.containers(), [])
+
+    async def test_stop_while_the_worker_starts(self) -> None:
+        # a container that never starts the worker: the build waits in its
+        # worker_preparation step until it is stopped (JSON-RPC `stop`)
+        self.write_cfg(command="sh -c 'sleep 120'")
+        await self.start_master()
+        brid = await self.request()
+
+        async def waiting() -> Any:
+            builds = await self.builds_of(brid)
+            if builds and builds[0]["state_string"] == "preparing worker":
+                return builds[0] if await self.containers() else None
+            return None
+
+        build = await self.wait_for("the build to wait for its container", waiting)
+        entity = (await self.rest("workers/dw"))["workers"][0]
+        self.assertEqual(entity["latent_state"], "substantiating")
+        await self.rpc(f"builds/{build['buildid']}", "stop", reason="not now")
+        build = await self.finished(brid, 30)
+        self.assertEqual(build["results"], CANCELLED)
+        steps = await self.master.data.get(("builds", build["buildid"], "steps"))
+        self.assertEqual(
+            [(s["name"], s["results"]) for s in steps], [("worker_preparation", CANCELLED)]
+        )
+        self.assertEqual(len(await self.builds_of(brid)), 1)
+        await self.no_containers("the container to be removed after the stop")
+
+        async def idle() -> bool:
+            return self.worker().state.value == "not substantiated"
+
+        await self.wait_for("the worker to be back to not substantiated", idle, 30)
+        self.assertTrue(self.worker().canStartBuild())  # a stop is no failure
+        entity = (await self.rest("workers/dw"))["workers"][0]
+        self.assertEqual(entity["latent_state"], "not_substantiated")
+
+    async def test_latent_state_in_rest_during_a_build(self) -> None:
+        self.write_cfg(build_wait_timeout=0, sleep=2)
+        await self.start_master()
+        entity = (await self.rest("workers/dw"))["workers"][0]
+        self.assertEqual(entity["latent_state"], "not_substantiated")
+        brid = await self.request()
+        seen: list[str] = []
+
+        async def done() -> bool:
+            state = (await self.rest("workers/dw"))["workers"][0]["latent_state"]
+            if not seen or seen[-1] != state:
+                seen.append(state)
+            br = await self.master.data.get(("buildrequests", brid))
+            return br["complete"]
+
+        await self.wait_for("the build, polling REST", done, 90)
+        await self.no_containers("the container to be removed")
+
+        async def idle() -> bool:
+            state = (await self.rest("workers/dw"))["workers"][0]["latent_state"]
+            return state == "not_substantiated"
+
+        await self.wait_for("the worker to be stopped", idle, 30)
+        self.assertIn("substantiating", seen)
+        self.assertIn("substantiated", seen)
+        self.assertEqual(
+            self.latent_states(),
+            ["substantiating", "substantiated", "insubstantiating", "not_substantiated"],
+        )
+
+    async def test_master_stops_within_seconds_while_a_worker_starts(self) -> None:
+        self.write_cfg(command="sh -c 'sleep 120'")
+        await self.start_master()
+        brid = await self.request()
+
+        async def waiting() -> Any:
+            builds = await self.builds_of(brid)
+            if builds and builds[0]["state_string"] == "preparing worker":
+                return bool(await self.containers())
+            return None
+
+        await self.wait_for("the build to wait for its container", waiting)
+        t0 = time.monotonic()
+        await self.master.stopService()
+        took = time.monotonic() - t0
+        print(f"\nmaster stop while a Docker latent worker starts: {took:.2f} s")
+        self.assertLess(took, 10)
+        self.assertEqual(await self.containers(), [])
+        # the build ended RETRY and its request waits for the next master
+        engine = sa.create_engine(f"sqlite:///{self.basedir}/state.sqlite")
+        self.addCleanup(engine.dispose)
+        with engine.connect() as conn:
+            (results,) = conn.execute(sa.text("select results from builds")).fetchone()
+            claims = conn.execute(sa.text("select count(*) from buildrequest_claims")).scalar()
+            complete = conn.execute(
+                sa.text("select complete from buildrequests where id = :id"), {"id": brid}
+            ).scalar()
+        self.assertEqual((results, claims, complete), (RETRY, 0, 0))

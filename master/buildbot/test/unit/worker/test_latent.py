@@ -1,5 +1,7 @@
 """The latent worker state machine on a fake master and a test reactor (task.Clock)."""
 
+from unittest import mock
+
 from twisted.internet import defer
 from twisted.trial import unittest
 
@@ -8,7 +10,13 @@ from buildbot.process.results import EXCEPTION, SUCCESS
 from buildbot.test.fake import fakemaster
 from buildbot.test.reactor import TestReactorMixin
 from buildbot.test.unit.worker.test_base import MiniConnection
-from buildbot.worker.latent import AbstractLatentWorker, LatentWorkerFailedToSubstantiate, States
+from buildbot.worker.base import Worker
+from buildbot.worker.latent import (
+    AbstractLatentWorker,
+    LatentWorkerFailedToSubstantiate,
+    LatentWorkerSubstantiationCancelled,
+    States,
+)
 
 
 class ScriptedWorker(AbstractLatentWorker):
@@ -214,5 +222,149 @@ class TestLatent(TestReactorMixin, unittest.TestCase):
         stopping = defer.ensureDeferred(self.master.stopService())
         w.stop_d.callback(None)
         await stopping
-        with self.assertRaises(LatentWorkerFailedToSubstantiate):
+        with self.assertRaises(LatentWorkerSubstantiationCancelled):
             await d
+        self.assertIsNone(w.quarantine_timeout)
+
+    async def test_cancelling_the_only_wait_abandons_the_start(self):
+        w = await self.make()
+        d = w.substantiate(None, None)
+        w.start_d.callback(True)
+        d.cancel()
+        with self.assertRaises(defer.CancelledError):
+            await d
+        self.assertEqual(w.calls[-1], ("stop", True))
+        self.assertEqual(w.state, States.INSUBSTANTIATING)
+        w.stop_d.callback(None)
+        self.assertEqual(w.state, States.NOT_SUBSTANTIATED)
+        self.assertTrue(w.canStartBuild())  # no quarantine
+
+    async def test_cancelling_one_of_two_waits_keeps_the_start(self):
+        w = await self.make()
+        d1 = w.substantiate(None, None)
+        d2 = w.substantiate(None, None)
+        d1.cancel()
+        with self.assertRaises(defer.CancelledError):
+            await d1
+        w.start_d.callback(True)
+        await w.attached(MiniConnection("w1"))
+        await d2
+        self.assertEqual(w.state, States.SUBSTANTIATED)
+
+    async def test_abandoned_while_start_instance_runs_which_then_fails(self):
+        w = await self.make()
+        d = w.substantiate(None, None)
+        d.cancel()
+        with self.assertRaises(defer.CancelledError):
+            await d
+        self.assertEqual(w.state, States.SUBSTANTIATING)
+        # a build wanted meanwhile waits for the cleanup, then starts afresh
+        d2 = w.substantiate(None, None)
+        first = w.start_d
+        first.errback(RuntimeError("boom"))
+        w.stop_d.callback(None)
+        self.assertEqual(w.calls.count("start"), 2)
+        self.assertIsNot(w.start_d, first)
+        self.assertIsNone(w.quarantine_timeout)
+        w.start_d.callback(True)
+        await w.attached(MiniConnection("w1"))
+        await d2
+
+    async def test_start_instance_failing_at_once(self):
+        class Failing(ScriptedWorker):
+            def start_instance(self, build):
+                self.calls.append("start")
+                raise ValueError("bad image")
+
+            def stop_instance(self, fast=False):
+                self.calls.append(("stop", fast))
+                return defer.succeed(None)
+
+        w = Failing("w1", "pass")
+        await w.setServiceParent(self.master)
+        await self.master.startService()
+        self.addCleanup(self.master.stopService)
+        with self.assertRaises(LatentWorkerFailedToSubstantiate) as cm:
+            await w.substantiate(None, None)
+        self.assertIn("bad image", str(cm.exception))
+        self.assertEqual(w.calls, ["start", ("stop", True)])
+        self.assertEqual(w.state, States.NOT_SUBSTANTIATED)
+
+    async def test_start_returning_false_fails(self):
+        w = await self.make()
+        d = w.substantiate(None, None)
+        w.start_d.callback(False)
+        w.stop_d.callback(None)
+        with self.assertRaises(LatentWorkerFailedToSubstantiate) as cm:
+            await d
+        self.assertIn("did not start", str(cm.exception))
+
+    async def test_worker_gone_while_substantiated_is_restarted(self):
+        w = await self.make(build_wait_timeout=-1)
+        await self.substantiate(w)
+        w.conn = None  # its detach is not through yet
+        d = w.substantiate(None, None)
+        self.assertEqual(w.state, States.INSUBSTANTIATING)
+        w.stop_d.callback(None)
+        self.assertEqual(w.state, States.SUBSTANTIATING)
+        w.start_d.callback(True)
+        await w.attached(MiniConnection("w1"))
+        await d
+
+    async def test_no_start_while_stopping(self):
+        w = await self.make()
+        w._stopping = True
+        with self.assertRaises(LatentWorkerSubstantiationCancelled):
+            await w.substantiate(None, None)
+
+
+class TestLatentState(TestReactorMixin, unittest.TestCase):
+    """`latent_state` in the worker entity, and its `state_updated` events."""
+
+    def setUp(self):
+        self.setup_test_reactor()
+        self.master = fakemaster.make_master(self, wantDb=True, wantMq=True, wantData=True)
+
+    async def test_entity_and_events(self):
+        w = ScriptedWorker("w1", "pass", build_wait_timeout=0, missing_timeout=30)
+        other = Worker("w2", "pass")
+        self.master.workers = mock.Mock()
+        self.master.workers.getWorkerByName = {"w1": w, "w2": other}.get
+        await w.setServiceParent(self.master)
+        await other.setServiceParent(self.master)
+        await self.master.startService()
+        self.addCleanup(self.master.stopService)
+        entity = await self.master.data.get(("workers", w.workerid))
+        self.assertEqual(entity["latent_state"], "not_substantiated")
+        plain = await self.master.data.get(("workers", other.workerid))
+        self.assertNotIn("latent_state", plain)
+        listed = {e["name"]: e for e in await self.master.data.get(("workers",))}
+        self.assertEqual(listed["w1"]["latent_state"], "not_substantiated")
+        self.assertNotIn("latent_state", listed["w2"])
+
+        d = w.substantiate(None, None)
+        w.start_d.callback(True)
+        await w.attached(MiniConnection("w1"))
+        await d
+        w.buildFinished(None, SUCCESS)
+        w.stop_d.callback(None)
+        events = [
+            (data["latent_state"], data["name"])
+            for key, data in self.master.mq.productions
+            if key == ("workers", str(w.workerid), "state_updated")
+        ]
+        self.assertEqual(
+            [s for s, _ in events],
+            [
+                "substantiating",
+                "substantiating",  # the attach's own state_updated
+                "substantiated",
+                "insubstantiating",
+                "not_substantiated",
+            ],
+        )
+        self.assertEqual({n for _, n in events}, {"w1"})
+        # the other worker's events do not carry it
+        for key, data in self.master.mq.productions:
+            if key[:2] == ("workers", str(other.workerid)):
+                self.assertNotIn("latent_state", data)
