@@ -266,7 +266,10 @@ class Build(properties.PropertiesMixin):
 
         # a connected worker needs no preparation: the step is added, started and
         # finished in two writes; a latent worker is started (or joined) meanwhile
-        stepid, _, _ = await updates.addStep(self.buildid, "worker_preparation", start=True)
+        # (it holds no locks: Buildbot 4.3 counts them acquired when it starts)
+        stepid, _, _ = await updates.addStep(
+            self.buildid, "worker_preparation", start=True, locks_acquired=True
+        )
         if getattr(worker, "is_latent", False) and not worker.isSubstantiated():
             if not await self._substantiate(worker, stepid):
                 return

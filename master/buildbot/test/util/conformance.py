@@ -339,10 +339,6 @@ KNOWN_DIFFERENCES: dict[tuple[str, str], str] = {
         "set_priority",
         "status 500 (4.3) != 200",
     ): "the reference fails under SQLAlchemy 2 (spec §6); we update the priority",
-    (
-        ".locks_acquired_at",
-        "integer (4.3",
-    ): "process/buildstep.py: 4.3 sets locks_acquired_at when a step without locks starts",
 }
 
 

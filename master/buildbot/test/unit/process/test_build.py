@@ -51,6 +51,9 @@ class TestBuild(BuildEngineMixin, TestReactorMixin, unittest.TestCase):
             await self.step_rows(build["buildid"]),
             [("worker_preparation", SUCCESS), ("s1", SUCCESS), ("s2", SUCCESS)],
         )
+        steps = await self.master.data.get(("builds", build["buildid"], "steps"))
+        # as in Buildbot 4.3, the lock-less worker_preparation counts its locks acquired
+        self.assertEqual(steps[0]["locks_acquired_at"], steps[0]["started_at"])
         props = await self.master.data.get(("builds", build["buildid"], "properties"))
         self.assertEqual(props["buildername"], ("b1", "Builder"))
         self.assertEqual(props["workername"], ("w1", "Worker"))
