@@ -8,7 +8,7 @@ TRIAL_JOBS ?= 2
 # Modules to test; `make test TESTS=buildbot.test.unit.util` runs a subset.
 TESTS ?= buildbot buildbot_worker buildbot_pkg
 
-.PHONY: all venv system-deps db-servers buildbot43-venv docker-engine test lint format clean demo demo-stop bench help
+.PHONY: all venv system-deps db-servers buildbot43-venv docker-engine www www-test test lint format clean demo demo-stop bench help
 
 all: venv
 
@@ -50,8 +50,24 @@ buildbot43-venv:
 docker-engine:
 	bash .ci/docker-engine start
 
-test: system-deps venv db-servers buildbot43-venv docker-engine
-	$(BIN)/python .ci/run_tests.py --env-file build/db-servers.env \
+# The web UI: npm dependencies from the lock file, the Vite build into
+# www/buildbot_www/static, and buildbot-www installed (editable) in the virtualenv
+# so that the master serves it at /.
+$(STAMPS)/www-deps: www/package-lock.json | $(STAMPS)
+	cd www && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+www: system-deps venv $(STAMPS)/www-deps
+	cd www && npm run build
+	$(BIN)/python -m pip install -q --no-build-isolation --no-deps -e www
+
+# The UI's unit tests (Vitest, jsdom).
+www-test: www
+	cd www && npm test
+
+# BUILDBOT_TEST_UI_REQUIRED: the browser tests fail, not skip, without the UI build.
+test: system-deps venv db-servers buildbot43-venv docker-engine www-test
+	BUILDBOT_TEST_UI_REQUIRED=1 $(BIN)/python .ci/run_tests.py --env-file build/db-servers.env \
 		--env-file build/buildbot43.env --env-file build/docker-engine.env \
 		--jobs $(TRIAL_JOBS) $(TESTS)
 
@@ -64,7 +80,7 @@ format: venv
 	$(BIN)/ruff check --fix .
 
 # A demo master, worker and project under demo/, and a first green build.
-demo: venv
+demo: venv www
 	$(BIN)/python pkg/make_demo.py
 
 demo-stop:

@@ -172,7 +172,10 @@ def main() -> None:
         )  # fmt: skip
     run(os.path.join(BIN, "buildbot"), "start", MASTER)
     run(os.path.join(BIN, "buildbot-worker"), "start", WORKER)
-    print(f"master and worker started; the REST API is at http://localhost:{www_port}/api/v2")
+    print(
+        f"master and worker started; the web UI is at http://localhost:{www_port}/ "
+        f"and the REST API at http://localhost:{www_port}/api/v2"
+    )
 
     wait(
         "the worker to connect",
@@ -199,7 +202,9 @@ def main() -> None:
             f"{build['buildid']}/steps"
         )
     base = f"http://localhost:{www_port}/api/v2"
+    ui = f"http://localhost:{www_port}/"
     print(f"build {build['number']} of builder 'demo': {build['state_string']}")
+    print(f"  web UI:  {ui}#/builders/{build['builderid']}/builds/{build['number']}")
     print(f"  builds:  {base}/builders/demo/builds")
     print(f"  steps:   {base}/builds/{build['buildid']}/steps")
     print(f"  test log: {base}/builds/{build['buildid']}/steps/test/logs/stdio/raw")

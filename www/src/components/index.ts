@@ -1,0 +1,4 @@
+export * from './results';
+export * from './time';
+export * from './misc';
+export * from './table';
