@@ -149,8 +149,17 @@ class DataConnector(service.AsyncMultiService):
     def getWithResultSpec(self, path: Sequence[Any], resultSpec: ResultSpec):
         return defer.ensureDeferred(self._get(path, resultSpec))
 
+    def getFromEndpoint(
+        self, endpoint: base.Endpoint, kwargs: dict[str, Any], resultSpec: ResultSpec
+    ) -> defer.Deferred[Any]:
+        """`getWithResultSpec` for a path already matched by `getEndpoint`."""
+        return defer.ensureDeferred(self._read(endpoint, kwargs, resultSpec))
+
     async def _get(self, path: Sequence[Any], spec: ResultSpec) -> Any:
         endpoint, kwargs = self.getEndpoint(path)
+        return await self._read(endpoint, kwargs, spec)
+
+    async def _read(self, endpoint: base.Endpoint, kwargs: dict[str, Any], spec: ResultSpec) -> Any:
         data = await endpoint.get(spec, kwargs)
         if endpoint.isRaw:
             return data

@@ -60,6 +60,16 @@ class DBConnectorComponent:
 
     def __init__(self, connector: Any) -> None:
         self.db = connector
+        self._statements: dict[str, Any] = {}
+
+    def statement(self, key: str, make: Callable[[], Any]) -> Any:
+        """The statement `make()` builds, built once per component: for the hot reads,
+        whose variable parts are `sa.bindparam`s given at execution.  Building a
+        SQLAlchemy statement costs more than running a simple one on SQLite."""
+        stmt = self._statements.get(key)
+        if stmt is None:
+            stmt = self._statements[key] = make()
+        return stmt
 
     @property
     def master(self) -> Any:

@@ -117,9 +117,17 @@ class BuildersConnectorComponent(base.DBConnectorComponent):
                     .where(cw.c.workerid == workerid)
                 )
             )
+        if not conditions:
+            # all the builders (the REST list): the same statements every time
+            queries = self.statement("getBuilders", lambda: self._builder_queries(sa.true()))
+            return self._run_builder_queries(*queries)
         return self._getBuilders(sa.and_(sa.true(), *conditions))
 
     def _getBuilders(self, where) -> defer.Deferred[list[BuilderModel]]:
+        return self._run_builder_queries(*self._builder_queries(where))
+
+    def _builder_queries(self, where) -> tuple[sa.Select, sa.Select, sa.Select]:
+        """(builders, their masters, their tags) for the builders matching `where`."""
         model = self.db.model
         bldr, bm, bt, tags = (
             model.builders,
@@ -139,7 +147,11 @@ class BuildersConnectorComponent(base.DBConnectorComponent):
             .join(tags, tags.c.id == bt.c.tagid)
             .where(bt.c.builderid.in_(selected))
         )
+        return q_builders, q_masters, q_tags
 
+    def _run_builder_queries(
+        self, q_builders: sa.Select, q_masters: sa.Select, q_tags: sa.Select
+    ) -> defer.Deferred[list[BuilderModel]]:
         def thdGetBuilders(conn: sa.Connection) -> list[BuilderModel]:
             masterids: dict[int, list[int]] = defaultdict(list)
             for row in conn.execute(q_masters):

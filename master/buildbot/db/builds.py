@@ -86,7 +86,16 @@ class BuildsConnectorComponent(base.DBConnectorComponent):
         return self.db.pool.do(thdGetBuilds)
 
     def getBuild(self, buildid: int) -> defer.Deferred[BuildModel | None]:
-        return self._get_one(self.db.model.builds.c.id == buildid)
+        tbl = self.db.model.builds
+        q = self.statement(
+            "getBuild", lambda: tbl.select().where(tbl.c.id == sa.bindparam("buildid"))
+        )
+
+        def thdGetBuild(conn: sa.Connection) -> BuildModel | None:
+            row = conn.execute(q, {"buildid": buildid}).first()
+            return _model(row) if row is not None else None
+
+        return self.db.pool.do(thdGetBuild)
 
     def getBuildByNumber(self, builderid: int, number: int) -> defer.Deferred[BuildModel | None]:
         tbl = self.db.model.builds

@@ -84,6 +84,47 @@ class WorkersConnectorComponent(base.DBConnectorComponent):
         paused: bool | None,
         graceful: bool | None,
     ) -> defer.Deferred[list[WorkerModel]]:
+        args = (workerid, name, masterid, builderid, paused, graceful)
+        if args == (None,) * 6:
+            # all the workers (the REST list): the same statements every time
+            queries = self.statement("getWorkers", lambda: self._worker_queries(*args))
+        else:
+            queries = self._worker_queries(*args)
+        q_workers, q_configured, q_connected = queries
+
+        def thdGetWorkers(conn: sa.Connection) -> list[WorkerModel]:
+            configured: dict[int, list[BuilderMasterModel]] = defaultdict(list)
+            for row in conn.execute(q_configured):
+                configured[row.workerid].append(BuilderMasterModel(row.builderid, row.masterid))
+            connected: dict[int, list[int]] = defaultdict(list)
+            for row in conn.execute(q_connected):
+                connected[row.workerid].append(row.masterid)
+            return [
+                WorkerModel(
+                    id=row.id,
+                    name=row.name,
+                    workerinfo=json.loads(row.info) if row.info else {},
+                    paused=bool(row.paused),
+                    pause_reason=row.pause_reason,
+                    graceful=bool(row.graceful),
+                    configured_on=configured[row.id],
+                    connected_to=connected[row.id],
+                )
+                for row in conn.execute(q_workers)
+            ]
+
+        return self.db.pool.do(thdGetWorkers)
+
+    def _worker_queries(
+        self,
+        workerid: int | None,
+        name: str | None,
+        masterid: int | None,
+        builderid: int | None,
+        paused: bool | None,
+        graceful: bool | None,
+    ) -> tuple[sa.Select, sa.Select, sa.Select]:
+        """(workers, their builder/master places, their connections) of a getWorkers."""
         model = self.db.model
         w, cw, bm = model.workers, model.configured_workers, model.builder_masters
         conn_tbl = model.connected_workers
@@ -126,29 +167,7 @@ class WorkersConnectorComponent(base.DBConnectorComponent):
         )
         if masterid is not None:
             q_connected = q_connected.where(conn_tbl.c.masterid == masterid)
-
-        def thdGetWorkers(conn: sa.Connection) -> list[WorkerModel]:
-            configured: dict[int, list[BuilderMasterModel]] = defaultdict(list)
-            for row in conn.execute(q_configured):
-                configured[row.workerid].append(BuilderMasterModel(row.builderid, row.masterid))
-            connected: dict[int, list[int]] = defaultdict(list)
-            for row in conn.execute(q_connected):
-                connected[row.workerid].append(row.masterid)
-            return [
-                WorkerModel(
-                    id=row.id,
-                    name=row.name,
-                    workerinfo=json.loads(row.info) if row.info else {},
-                    paused=bool(row.paused),
-                    pause_reason=row.pause_reason,
-                    graceful=bool(row.graceful),
-                    configured_on=configured[row.id],
-                    connected_to=connected[row.id],
-                )
-                for row in conn.execute(q_workers)
-            ]
-
-        return self.db.pool.do(thdGetWorkers)
+        return q_workers, q_configured, q_connected
 
     def workerConnected(
         self, workerid: int, masterid: int, workerinfo: dict[str, Any]

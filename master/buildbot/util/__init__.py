@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import calendar
 import datetime
 import itertools
 import re
@@ -77,13 +76,18 @@ def epoch2datetime(epoch: float | None) -> datetime.datetime | None:
     return datetime.datetime.fromtimestamp(epoch, tz=UTC)
 
 
+_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=UTC)
+_SECOND = datetime.timedelta(seconds=1)
+
+
 def datetime2epoch(dt: datetime.datetime | None) -> int | None:
-    """Whole epoch seconds from a datetime (naive ones are taken as UTC)."""
+    """Whole epoch seconds (rounded down) from a datetime (naive ones are taken as UTC)."""
     if dt is None:
         return None
-    if dt.tzinfo is not None:
-        dt = dt.astimezone(UTC)
-    return calendar.timegm(dt.utctimetuple())
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    # timedelta arithmetic in C: several times faster than timegm(utctimetuple())
+    return (dt - _EPOCH) // _SECOND
 
 
 def now(_reactor=None) -> float:

@@ -25,6 +25,7 @@ returned, not raised. Bodies are read eagerly so that a caller looking only at
 from __future__ import annotations
 
 import datetime
+import importlib.util
 import json as jsonmodule
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
@@ -37,10 +38,20 @@ from zope.interface import Attribute, Interface, implementer
 from buildbot import util
 from buildbot.util import service
 
-try:
-    import txrequests
-except ImportError:  # pragma: no cover - depends on the installation
-    txrequests = None
+# txrequests (and with it `requests`, urllib3...) is imported on first use: most
+# masters never need it, and it would cost each of them several MB of memory.
+# Until then this is True when it is installed, None when it is not.
+txrequests: Any = True if importlib.util.find_spec("txrequests") is not None else None
+
+
+def _txrequests() -> Any:
+    global txrequests
+    if txrequests is True:
+        import txrequests as module
+
+        txrequests = module
+    return txrequests
+
 
 # seconds a request may take, from sending it to having read the whole response,
 # when the caller gives no `timeout`
@@ -473,7 +484,7 @@ class _TxRequestsBackend:
     name = "txrequests"
 
     def __init__(self) -> None:
-        self._session = txrequests.Session()
+        self._session = _txrequests().Session()
 
     async def _exchange(
         self, method: str, url: str, timeout: float, kwargs: dict[str, Any]

@@ -93,15 +93,17 @@ class _Template:
         self.path = path
         self._stamp: tuple[float, int] | None = None
         self._template: jinja2.Template | None = None
-        # jinja2 is imported when the UI is first served, not at master start (memory)
-        import jinja2
-
-        self._env = jinja2.Environment(autoescape=True)
+        self._env: Any = None
 
     def get(self) -> jinja2.Template:
         st = os.stat(self.path)
         stamp = (st.st_mtime, st.st_size)
         if self._template is None or stamp != self._stamp:
+            if self._env is None:
+                # jinja2 is imported when the UI is first served, not at master start
+                import jinja2
+
+                self._env = jinja2.Environment(autoescape=True)
             with open(self.path, encoding="utf-8") as f:
                 self._template = self._env.from_string(f.read())
             self._stamp = stamp

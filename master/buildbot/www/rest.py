@@ -229,7 +229,7 @@ class V2RootResource(resource.Resource):
         # the spec as asked, for the not-found message (endpoints consume parts of it)
         asked = repr(spec)
         try:
-            result = await self.data.getWithResultSpec(path, spec)
+            result = await self.data.getFromEndpoint(endpoint, dict(kwargs), spec)
         except InvalidQueryParameter as e:
             reply.error(400, str(e))
             return

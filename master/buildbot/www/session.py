@@ -37,6 +37,8 @@ class SessionManager:
     def __init__(self, www: Any) -> None:
         self.www = www
         self._secret: str | None = None
+        self._path_of: tuple[str | None, str] = (None, "/")
+        self._names: dict[str, tuple[bytes, bytes]] = {}
 
     async def secret(self) -> str:
         if self._secret is None:
@@ -57,13 +59,23 @@ class SessionManager:
         return self.www.config.get("cookie_expiration_time") or DEFAULT_LIFETIME
 
     def _site_path(self) -> str:
-        path = urlparse(self.www.buildbotURL).path or "/"
-        return path if path.endswith("/") else path + "/"
+        url = self.www.buildbotURL
+        if self._path_of[0] != url:
+            path = urlparse(url).path or "/"
+            self._path_of = (url, path if path.endswith("/") else path + "/")
+        return self._path_of[1]
 
     def cookie_name(self, request: Any) -> bytes:
-        name = "TWISTED_SECURE_SESSION" if request.isSecure() else "TWISTED_SESSION"
-        parts = [p for p in self._site_path().split("/") if p]
-        return "_".join([name, *parts]).encode("ascii", "replace")
+        # read on every request: made once per buildbotURL
+        path = self._site_path()
+        names = self._names.get(path)
+        if names is None:
+            parts = [p for p in path.split("/") if p]
+            names = self._names[path] = tuple(
+                "_".join([name, *parts]).encode("ascii", "replace")
+                for name in ("TWISTED_SESSION", "TWISTED_SECURE_SESSION")
+            )
+        return names[1] if request.isSecure() else names[0]
 
     def _now(self) -> float:
         return self.www.reactor.seconds()

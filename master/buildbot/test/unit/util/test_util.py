@@ -65,6 +65,12 @@ class TestConversions(unittest.TestCase):
         self.assertIsNone(util.epoch2datetime(None))
         self.assertIsNone(util.datetime2epoch(None))
 
+    def test_datetime2epoch_rounds_down(self):
+        base = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+        self.assertEqual(util.datetime2epoch(base + datetime.timedelta(seconds=1.9)), 1)
+        self.assertEqual(util.datetime2epoch(base - datetime.timedelta(seconds=0.5)), -1)
+        self.assertEqual(util.datetime2epoch(datetime.datetime(1969, 12, 31, 23, 59)), -60)
+
 
 class TestHelpers(unittest.TestCase):
     def test_now_uses_reactor(self):

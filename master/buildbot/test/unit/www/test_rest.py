@@ -346,10 +346,10 @@ class RestTests(WwwMixin, db.SQLiteDBMixin, unittest.TestCase):
             for c in ("one\n", b"two\n"):
                 yield c
 
-        async def raw(path, spec):
+        async def raw(endpoint, kwargs, spec):
             return {"raw": chunks(), "mime-type": "text/plain"}
 
-        self.patch(self.data, "getWithResultSpec", raw)
+        self.patch(self.data, "getFromEndpoint", raw)
         res = await self.get("logs/30/raw_inline")
         self.assertEqual((res.code, res.body), (200, b"one\ntwo\n"))
 
@@ -378,10 +378,10 @@ class RestTests(WwwMixin, db.SQLiteDBMixin, unittest.TestCase):
         self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
 
     async def test_data_layer_query_error(self):
-        async def refuse(path, spec):
+        async def refuse(endpoint, kwargs, spec):
             raise InvalidQueryParameter("cannot do that")
 
-        self.patch(self.data, "getWithResultSpec", refuse)
+        self.patch(self.data, "getFromEndpoint", refuse)
         await self.assertError(await self.get("builds"), 400, "cannot do that")
 
     async def test_bad_methods(self):
