@@ -17,7 +17,8 @@ export interface UiConfig {
   port?: number | string;
   plugins: Record<string, unknown>;
   auth: { name: string; oauth2?: boolean; fa_icon?: string; [key: string]: unknown };
-  avatar_methods: { name: string }[];
+  // one object for a single method, as Buildbot sends it; a list when a list is configured
+  avatar_methods: { name: string } | { name: string }[];
   versions: [string, string][];
   ui_default_config: Record<string, unknown>;
   user: UiUser;

@@ -410,7 +410,7 @@ class LogoutResource(AsyncResource):
 
     async def render_async(self, request: server.Request) -> bytes | None:
         sessions_for(self.www).clear(request)
-        request.redirect(self.www.buildbotURL.encode("utf-8"))
+        request.redirect((self.www.buildbotURL + "#/").encode("utf-8"))
         return b""
 
 

@@ -41,6 +41,11 @@ def _send(request: Any, code: int, body: bytes, content_type: bytes) -> None:
     request.finish()
 
 
+def not_whitelisted(dialect: str) -> str:
+    """Buildbot's message for a dialect that is not enabled (or does not exist)."""
+    return f"The dialect specified, '{dialect}', wasn't whitelisted in change_hook"
+
+
 def _send_error(request: Any, code: int, message: str) -> None:
     _send(request, code, message.encode("utf-8") + b"\n", b"text/plain; charset=utf-8")
 
@@ -117,7 +122,7 @@ class ChangeHookResource(resource.Resource):
             dialect = self.dialect_of(request)
             handler = self.handler_for(dialect)
         except KeyError as e:
-            _send_error(request, 404, f"no such change hook dialect: {e.args[0]!r}")
+            _send_error(request, 400, not_whitelisted(e.args[0]))
             return
         except Exception as e:
             log.err(None, f"change hook {dialect}: cannot make the handler")
@@ -263,7 +268,9 @@ class ConfiguredChangeHookResource(resource.Resource):
     async def _render(self, request: Any) -> None:
         hooks = self.current_hooks()
         if hooks is None:
-            _send_error(request, 404, "change hooks are not enabled")
+            postpath = request.postpath
+            dialect = bytes2unicode(postpath[0]) if postpath and postpath[0] else "base"
+            _send_error(request, 400, not_whitelisted(dialect))
             return
         cred_checkers = self.current_checkers()
         if cred_checkers and not await check_basic_auth(request, cred_checkers):

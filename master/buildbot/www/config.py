@@ -1,9 +1,11 @@
 """The configuration the web UI reads: `/config` (JSON) and, the same dict, the
 `window.buildbotFrontendConfig` of the index page.
 
-As in Buildbot it is `c['www']` (minus what is server-side only, such as hook
-secrets) with `auth`, `authz` and `avatar_methods` as their config dicts, plus the
-versions, the master's title and URL, and the user of the request's session.
+As in Buildbot it is `c['www']` as given (minus what is server-side only, such as
+hook secrets) with `auth`, `authz` and `avatar_methods` as their config dicts, plus
+the versions, the master's title and URL, and the user of the request's session.
+`avatar_methods` keeps the form it was configured in: one dict for one method (and
+for the default, gravatar), a list of dicts for a list, as Buildbot sends it.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import datetime
 import json
 import platform
+import re
 from typing import Any
 
 import twisted
@@ -36,7 +39,10 @@ def _default(obj: Any) -> Any:
         return obj.getConfigDict()
     if isinstance(obj, (set, frozenset, tuple)):
         return list(obj)
-    return repr(obj)
+    if isinstance(obj, re.Pattern):
+        return {"name": "re", "pattern": obj.pattern}
+    # the class, as Buildbot names what it cannot describe (a repr may hold an address)
+    return f"'{type(obj).__module__}.{type(obj).__qualname__}' not yet IConfigured"
 
 
 def to_json(cfg: dict[str, Any]) -> str:
@@ -58,10 +64,10 @@ async def ui_config(www: Any, request: server.Request) -> dict[str, Any]:
     cfg: dict[str, Any] = {"port": None, "plugins": {}, "logfileName": None}
     cfg.update((k, v) for k, v in www.config.items() if k not in SERVER_ONLY)
     cfg["plugins"] = cfg.get("plugins") or {}
-    cfg["avatar_methods"] = [m.getConfigDict() for m in avatar_methods(www.config)]
+    methods = [m.getConfigDict() for m in avatar_methods(www.config)]
+    configured_list = isinstance(www.config.get("avatar_methods"), (list, tuple))
+    cfg["avatar_methods"] = methods if configured_list else methods[0]
     cfg["versions"] = versions(www)
-    cfg["ui_default_config"] = cfg.get("ui_default_config") or {}
-    cfg["theme"] = cfg.get("theme") or {}
     if www.custom_templates:
         cfg["custom_templates"] = www.custom_templates
     cfg["buildbotURL"] = www.buildbotURL

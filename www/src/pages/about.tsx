@@ -31,7 +31,7 @@ export default function AboutPage(_props: PageProps) {
             ['Multi-master', config.multiMaster ? 'yes' : 'no'],
             ['Authentication', config.auth?.name || 'none'],
             ['Logged in as', isAnonymous(u) ? 'anonymous' : userDisplayName(u)],
-            ['Avatar methods', (config.avatar_methods || []).map((a) => a.name).join(', ') || '—'],
+            ['Avatar methods', ([] as { name: string }[]).concat(config.avatar_methods || []).map((a) => a.name).join(', ') || '—'],
             ['UI plugins', plugins.length ? plugins.join(', ') : 'none'],
           ]}
         />

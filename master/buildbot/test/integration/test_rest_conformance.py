@@ -4,7 +4,9 @@ The real 4.3 master (from the throw-away virtualenv named by BUILDBOT43_VENV, wi
 own buildbot-worker) and ours (with our buildbot-worker) start as separate programs from
 the same master.cfg, run the same builds (forced through JSON-RPC), and then answer the
 same list of requests: every endpoint of the data API with real ids, query parameters
-good and bad, unknown ids and paths, and control calls, good and failing. The answers
+good and bad, unknown ids and paths, and control calls, good and failing; then the
+paths outside the data API (`/api`, `/config`, `/avatar`, `/auth`, `/change_hook`,
+`/plugins`, `/`). The answers
 must agree by the shape rule of `buildbot.test.util.conformance`; a mismatch fails the
 test with the list of differences, request by request.
 """
@@ -66,6 +68,25 @@ def _http(url: str, body: bytes | None = None, content_type: str | None = None) 
         return status, data.decode("utf-8", "replace")
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None  # a redirect is an answer to compare, not to follow
+
+
+_no_redirect = urllib.request.build_opener(_NoRedirect)
+
+
+def _fetch(url: str) -> tuple[int, dict[str, str], bytes]:
+    """(status, headers with lower-case names, raw body) of a GET that follows no
+    redirect; blocking, for a thread."""
+    try:
+        with _no_redirect.open(url, timeout=30) as resp:
+            status, headers, data = resp.status, resp.headers, resp.read()
+    except urllib.error.HTTPError as e:
+        status, headers, data = e.code, e.headers, e.read()
+    return status, {k.lower(): v for k, v in headers.items()}, data
+
+
 class Side:
     """One master (4.3's or ours) with its worker, both child programs."""
 
@@ -79,8 +100,17 @@ class Side:
         self.children: list[tuple[ChildProcess, Any]] = []
         self.ids: dict[str, Any] = {}
 
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.www_port}"
+
     def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.www_port}/api/v2{path}"
+        return f"{self.base}/api/v2{path}"
+
+    def fetch_root(self, path: str, kind: str) -> defer.Deferred:
+        """The answer to a request outside /api/v2, as `cf.root_answer` reduces it."""
+        d = threads.deferToThread(_fetch, self.base + path)
+        return d.addCallback(lambda answer: cf.root_answer(kind, self.base, *answer))
 
     def get(self, path: str) -> defer.Deferred:
         return threads.deferToThread(_http, self.url(path))
@@ -249,9 +279,9 @@ class TestRestConformance(unittest.TestCase):
         report: list[str] = []
         checked = 0
 
-        def record(label: str, ref: Any, ours: Any) -> None:
+        def record(label: str, ref: Any, ours: Any, compare: Any = cf.compare_answers) -> None:
             diffs = []
-            for diff in cf.compare_answers(ref, ours):
+            for diff in compare(ref, ours):
                 why = cf.known(label, diff)
                 if why is None:
                     diffs.append(diff)
@@ -276,8 +306,53 @@ class TestRestConformance(unittest.TestCase):
             )
             record(f"POST /forceschedulers/force ({label})", ref, ours)
             checked += 1
+        for path, kind in cf.ROOTS:
+            ref, ours = await self.both(lambda s, p=path, k=kind: s.fetch_root(p, k))
+            record(f"GET {path}", ref, ours, lambda r, o, k=kind: cf.compare_roots(k, r, o))
+            checked += 1
 
         if report:
             self.fail(
                 f"{len(report)} of {checked} requests answered differently:\n" + "\n".join(report)
             )
+
+
+class TestRootComparison(unittest.TestCase):
+    """The reduction and comparison of the answers outside /api/v2 (no master needed)."""
+
+    base = "http://127.0.0.1:8010"
+
+    def answer(self, kind: str, status: int, headers: dict[str, str], body: bytes = b""):
+        return cf.root_answer(kind, self.base, status, headers, body)
+
+    def test_location_leaves_out_base_query_and_fragment(self):
+        ref = cf.root_answer("location", "http://h:1", 302, {"location": "http://h:1/#/"}, b"")
+        ours = self.answer("location", 302, {"location": f"{self.base}/?x=1"})
+        self.assertEqual(ref, (302, "{base}/"))
+        self.assertEqual(cf.compare_roots("location", ref, ours), [])
+        other = self.answer("location", 302, {"location": "//www.gravatar.com/avatar/x?s=3"})
+        self.assertEqual(
+            cf.compare_roots("location", ref, other),
+            ["location '{base}/' (4.3) != '//www.gravatar.com/avatar/x' (ours)"],
+        )
+        self.assertEqual(self.answer("location", 404, {}), (404, None))
+
+    def test_html_compares_the_media_type(self):
+        ref = self.answer("html", 200, {"content-type": "text/html"})
+        ours = self.answer("html", 200, {"content-type": "text/html; charset=utf-8"})
+        self.assertEqual(cf.compare_roots("html", ref, ours), [])
+        plain = self.answer("html", 200, {"content-type": "text/plain"})
+        self.assertEqual(len(cf.compare_roots("html", ref, plain)), 1)
+
+    def test_status(self):
+        ref, ours = self.answer("status", 400, {}), self.answer("status", 404, {})
+        self.assertEqual(cf.compare_roots("status", ref, ours), ["status 400 (4.3) != 404 (ours)"])
+        self.assertEqual(cf.compare_roots("status", ref, ref), [])
+
+    def test_json_by_shape(self):
+        ref = self.answer("json", 200, {}, b'{"avatar_methods": {"name": "gravatar"}}')
+        ours = self.answer("json", 200, {}, b'{"avatar_methods": [{"name": "gravatar"}]}')
+        diffs = cf.compare_roots("json", ref, ours)
+        self.assertEqual(len(diffs), 1)
+        self.assertIn("$.avatar_methods: type object", diffs[0])
+        self.assertEqual(self.answer("json", 500, {}, b"<html>"), (500, "<html>"))

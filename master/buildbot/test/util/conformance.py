@@ -33,6 +33,8 @@ WORKER, PASSWORD = "w1", "w1-secret"
 OFFLINE_WORKER = "w-offline"
 
 MASTER_CFG = """\
+import datetime
+
 from buildbot.plugins import schedulers, steps, util, worker
 
 c = BuildmasterConfig = {{}}
@@ -47,7 +49,9 @@ c['workers'] = [
 ]
 c['collapseRequests'] = False
 c['www'] = {{'port': 'tcp:{www_port}:interface=127.0.0.1', 'plugins': {{}},
-            'change_hook_dialects': {{'base': True}}}}
+            'change_hook_dialects': {{'base': True}},
+            'cookie_expiration_time': datetime.timedelta(hours=1),
+            'ui_default_config': {{'Builders.buildFetchLimit': 201}}}}
 
 def shell(name, *argv, **kwargs):
     return steps.ShellCommand(name=name, command=list(argv), usePTY=False, **kwargs)
@@ -318,6 +322,59 @@ BAD_RPC: list[tuple[str, str, bytes]] = [
 ]
 
 
+# requests outside /api/v2: (path, what is compared besides the status code)
+#   "json"      the body, by the shape rule;
+#   "location"  the redirect target, with the master's own base URL, the query and the
+#               fragment left out (e.g. `//www.gravatar.com/avatar/<md5 of the email>`);
+#   "html"      the media type of the answer (each master serves its own UI);
+#   "status"    nothing more.
+# They are sent after all the others: a bare `GET /change_hook/base` makes a change on 4.3.
+ROOTS: list[tuple[str, str]] = [
+    ("/api", "json"),
+    ("/config", "json"),
+    ("/", "html"),
+    ("/avatar?email=a@b.c&size=32", "location"),
+    ("/avatar", "location"),
+    ("/avatar?username=nosuch", "location"),
+    ("/auth/login", "status"),
+    ("/auth/logout", "location"),
+    ("/plugins/nope/x", "status"),
+    ("/change_hook/nosuch", "status"),
+    ("/change_hook/base", "status"),
+]
+
+
+def root_answer(
+    kind: str, base: str, status: int, headers: dict[str, str], body: bytes
+) -> tuple[int, Any]:
+    """The (status, value to compare) of an answer to one of `ROOTS`; `base` is the
+    master's own `http://host:port`."""
+    if kind == "json":
+        try:
+            return status, json.loads(body)
+        except ValueError:
+            return status, body.decode("utf-8", "replace")
+    if kind == "location":
+        location = headers.get("location")
+        if location is not None:
+            location = location.replace(base, "{base}").split("#")[0].split("?")[0]
+        return status, location
+    if kind == "html":
+        return status, headers.get("content-type", "").split(";")[0].strip().lower()
+    return status, None
+
+
+def compare_roots(kind: str, ref: tuple[int, Any], ours: tuple[int, Any]) -> list[str]:
+    if kind == "json":
+        return compare_answers(ref, ours)
+    (sr, vr), (so, vo) = ref, ours
+    if sr != so:
+        return [f"status {sr} (4.3) != {so} (ours)"]
+    if vr != vo:
+        return [f"{kind} {vr!r} (4.3) != {vo!r} (ours)"]
+    return []
+
+
 def rpc_body(method: str, params: dict[str, Any], ident: int = 1) -> bytes:
     return json.dumps({"jsonrpc": "2.0", "method": method, "params": params, "id": ident}).encode()
 
@@ -339,6 +396,21 @@ KNOWN_DIFFERENCES: dict[tuple[str, str], str] = {
         "set_priority",
         "status 500 (4.3) != 200",
     ): "the reference fails under SQLAlchemy 2 (spec §6); we update the priority",
+    (
+        "GET /config",
+        "cookie_expiration_time: type string",
+    ): "4.3 cannot serialise the timedelta and sends the string "
+    "\"'datetime.timedelta' not yet IConfigured\"; we send its seconds",
+    (
+        "GET /auth/login",
+        "status 500 (4.3) != 501",
+    ): "4.3's NoAuth has no login page: NotImplementedError, an HTML 'Processing Failed' "
+    "500; we answer 501 with a JSON error",
+    (
+        "GET /change_hook/base",
+        "status 200 (4.3) != 400",
+    ): "4.3's base hook makes a change with an empty author, comments and files from a "
+    "bare GET; we refuse a change without an author (400)",
 }
 
 

@@ -114,10 +114,13 @@ class ChangeHookResourceTests(HookMixin, unittest.TestCase):
         self.assertEqual(res.code, 200, res.body)
         self.data.updates.assertCalled("addChange", revision="r1", author="me")
 
-    async def test_unknown_or_disabled_dialect_is_404(self) -> None:
+    async def test_unknown_or_disabled_dialect_is_400(self) -> None:
+        # Buildbot's answer, status and text
         for path in ("change_hook/nonesuch", "change_hook/github", "change_hook/base/x"):
             res = await self.post(path, {})
-            self.assertRefused(res, 404, "no such change hook dialect")
+            self.assertRefused(res, 400, "wasn't whitelisted in change_hook")
+        res = await self.post("change_hook/nonesuch", {})
+        self.assertRefused(res, 400, "The dialect specified, 'nonesuch', wasn't whitelisted")
 
     async def test_other_methods(self) -> None:
         res = await self.request("PUT", "change_hook/base")
@@ -173,15 +176,18 @@ class ChangeHookResourceTests(HookMixin, unittest.TestCase):
         self.assertIn("strict mode", res.body.decode())
         self.assertEqual(len(self.flushLoggedErrors(ValueError)), 1)
 
-    async def test_not_enabled_is_404(self) -> None:
+    async def test_not_enabled_is_400(self) -> None:
         await self.reconfig_www(change_hook_dialects={})
-        self.assertRefused(await self.post("change_hook/base", {}), 404, "not enabled")
+        res = await self.post("change_hook/base", {})
+        self.assertRefused(res, 400, "The dialect specified, 'base', wasn't whitelisted")
+        res = await self.post("change_hook", {})
+        self.assertRefused(res, 400, "The dialect specified, 'base', wasn't whitelisted")
 
     async def test_reconfig_changes_dialects(self) -> None:
         Recorder.outcome = ([{"revision": "1", "author": "a"}], None)
         self.assertEqual((await self.post("change_hook/custom", {})).code, 200)
         await self.reconfig_www(change_hook_dialects={"base": True})
-        self.assertEqual((await self.post("change_hook/custom", {})).code, 404)
+        self.assertEqual((await self.post("change_hook/custom", {})).code, 400)
         self.assertEqual((await self.post("change_hook/base?author=a", {})).code, 200)
 
     async def test_handlers_are_kept_while_the_config_is_equal(self) -> None:

@@ -9,6 +9,7 @@ import importlib.metadata
 import itertools
 import json
 import os
+import re
 import sys
 from types import SimpleNamespace
 
@@ -227,13 +228,13 @@ class ConfigTests(UiMixin, unittest.TestCase):
             set(cfg),
             {
                 "port", "plugins", "auth", "authz", "avatar_methods", "logfileName",
-                "versions", "ui_default_config", "theme", "buildbotURL", "title",
-                "titleURL", "multiMaster", "user",
+                "versions", "buildbotURL", "title", "titleURL", "multiMaster", "user",
             },
         )  # fmt: skip
         self.assertEqual(cfg["auth"], {"name": "NoAuth"})
         self.assertEqual(cfg["authz"], {})
-        self.assertEqual(cfg["avatar_methods"], [{"name": "gravatar"}])
+        # the default is one method, sent as one dict (not a list), as Buildbot does
+        self.assertEqual(cfg["avatar_methods"], {"name": "gravatar"})
         self.assertEqual([v[0] for v in cfg["versions"]], ["Python", "Buildbot", "Twisted"])
         self.assertTrue(all(isinstance(v, str) for pair in cfg["versions"] for v in pair))
         self.assertEqual((cfg["title"], cfg["titleURL"]), ("Buildbot", "http://buildbot.net/"))
@@ -260,6 +261,7 @@ class ConfigTests(UiMixin, unittest.TestCase):
                 "default_page": "builders",
                 "json_cache_seconds": 3,
                 "odd": object(),
+                "pattern": re.compile("^rel-"),
             }
         )
         body = (await self.request("GET", "config")).body.decode()
@@ -272,10 +274,25 @@ class ConfigTests(UiMixin, unittest.TestCase):
         self.assertEqual(cfg["avatar_methods"], [{"name": "github"}, {"name": "gravatar"}])
         self.assertEqual(cfg["default_page"], "builders")
         self.assertEqual(cfg["json_cache_seconds"], 3)
-        self.assertIsInstance(cfg["odd"], str)
+        self.assertEqual(cfg["odd"], "'builtins.object' not yet IConfigured")
+        self.assertEqual(cfg["pattern"], {"name": "re", "pattern": "^rel-"})
         self.assertEqual(
             cfg["custom_templates"], {"bar": "<p>bar.html</p>", "foo": "<p>foo.html</p>"}
         )
+
+    async def test_configured_keys_only(self):
+        from buildbot.www.avatar import AvatarGitHub
+
+        await self.reconfig_full(
+            www={"avatar_methods": AvatarGitHub(), "theme": {"bb-accent": "#123456"}}
+        )
+        cfg = (await self.request("GET", "config")).json()
+        self.assertEqual(cfg["avatar_methods"], {"name": "github"})
+        self.assertEqual(cfg["theme"], {"bb-accent": "#123456"})
+        self.assertNotIn("ui_default_config", cfg)
+        self.assertNotIn("custom_templates", cfg)
+        await self.reconfig_full(www={"avatar_methods": []})
+        self.assertEqual((await self.request("GET", "config")).json()["avatar_methods"], [])
 
     async def test_user_after_login(self):
         await self.reconfig_full(www={"auth": auth.UserPasswordAuth({"alice": "pw"})})
