@@ -320,16 +320,21 @@ class BuildsConnectorComponent(base.DBConnectorComponent):
         def thdSetBuildProperties(conn: sa.Connection) -> dict[str, tuple[Any, str]]:
             old = {r.name: (r.value, r.source) for r in conn.execute(select)}
             changed = {}
+            new_rows = []
             for name, row in encoded.items():
                 if old.get(name) == row:
                     continue
-                values = {"value": row[0], "source": row[1]}
                 if name in old:
                     where = (tbl.c.buildid == buildid) & (tbl.c.name == name)
-                    conn.execute(tbl.update().where(where).values(**values))
+                    conn.execute(tbl.update().where(where).values(value=row[0], source=row[1]))
                 else:
-                    conn.execute(tbl.insert().values(buildid=buildid, name=name, **values))
+                    new_rows.append(
+                        {"buildid": buildid, "name": name, "value": row[0], "source": row[1]}
+                    )
                 changed[name] = properties[name]
+            if new_rows:
+                # one executemany: a build starts with a dozen properties
+                conn.execute(tbl.insert(), new_rows)
             return changed
 
         return self.db.pool.do(thdSetBuildProperties)
