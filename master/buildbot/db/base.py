@@ -7,12 +7,24 @@ arguments fail at once, then returns ``self.db.pool.do(thd)`` with a nested
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
 from twisted.internet import defer
+
+
+def retry_point(conn: sa.Connection) -> Any:
+    """What an INSERT that may fail on a unique constraint runs in, so that the
+    transaction can go on and try again: a savepoint, except on SQLite, where a
+    failed statement is undone alone and the transaction stays usable (and a
+    savepoint costs two more statements per insert on the hottest writes)."""
+    if conn.dialect.name == "sqlite":
+        return contextlib.nullcontext()
+    return conn.begin_nested()
+
 
 # How a None is encoded where several values are hashed together (sourcestamps).
 _NONE_MARKER = b"\xf5"
@@ -120,7 +132,7 @@ class DBConnectorComponent:
             if _race_hook is not None:
                 _race_hook(conn)
             try:
-                with conn.begin_nested():
+                with retry_point(conn):
                     return conn.execute(insert).inserted_primary_key[0]
             except sa.exc.IntegrityError:
                 row = thd_reread(conn, select)

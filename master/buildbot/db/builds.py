@@ -251,7 +251,7 @@ class BuildsConnectorComponent(base.DBConnectorComponent):
                 if _race_hook is not None:
                     _race_hook(conn)
                 try:
-                    with conn.begin_nested():
+                    with base.retry_point(conn):
                         res = conn.execute(builds.insert().values(number=number, **values))
                         return res.inserted_primary_key[0], number
                 except sa.exc.IntegrityError:

@@ -253,7 +253,7 @@ class LogsConnectorComponent(base.DBConnectorComponent):
                     name=name, slug=log_slug, stepid=stepid, complete=0, num_lines=0, type=type
                 )
                 try:
-                    with conn.begin_nested():
+                    with base.retry_point(conn):
                         return conn.execute(insert).inserted_primary_key[0]
                 except sa.exc.IntegrityError:
                     # MySQL compares slugs without case: look again

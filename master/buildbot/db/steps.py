@@ -159,7 +159,7 @@ class StepsConnectorComponent(base.DBConnectorComponent):
                     hidden=0,
                 )
                 try:
-                    with conn.begin_nested():
+                    with base.retry_point(conn):
                         res = conn.execute(insert)
                     return res.inserted_primary_key[0], number, step_name
                 except sa.exc.IntegrityError:
