@@ -7,7 +7,7 @@ import type { Buildset, Change } from '../views/types';
 import { buildersInMatrix, buildsetsForChanges, consoleMatrix, groupBuildersByTag } from '../views/console';
 import type { Cell } from '../views/chain';
 import { firstLine, parseAuthor, shortRev } from '../views/format';
-import { useBuilders } from '../views/ui';
+import { CountSelect, ShowAllBuilders, useBuilders } from '../views/ui';
 import { useChain } from '../views/useChain';
 import '../views/others.css';
 
@@ -51,19 +51,8 @@ export default function Page(props: PageProps) {
   return (
     <div class="bb-page">
       <div class="bb-toolbar">
-        <label>
-          changes{' '}
-          <select value={n} onChange={(e) => q({ n: Number(e.currentTarget.value) })} data-testid="console-n">
-            {SIZES.map((s) => (
-              <option key={s} value={s}>
-                {s}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label class="bo-small">
-          <input type="checkbox" checked={showAll} onChange={(e) => q({ all: e.currentTarget.checked ? '1' : null })} /> builders without builds
-        </label>
+        <CountSelect label="changes" value={n} choices={SIZES} onChange={(v) => q({ n: v })} testid="console-n" />
+        <ShowAllBuilders checked={showAll} onChange={(all) => q({ all: all ? '1' : null })} />
         <TagFilter tags={allTags} selected={tags} onChange={(t) => q({ tags: t.join(',') || null })} />
         {chain.loading && !loading ? <Spinner text="builds…" /> : null}
       </div>

@@ -6,7 +6,7 @@ import { ErrorBox, Spinner, TagFilter, TimeAgo } from '../components';
 import type { Buildset } from '../views/types';
 import { branchesOf, columnCaption, gridColumns } from '../views/grid';
 import { groupBuildersByTag } from '../views/console';
-import { useBuilders } from '../views/ui';
+import { CountSelect, ShowAllBuilders, useBuilders } from '../views/ui';
 import { useChain } from '../views/useChain';
 import { CellChips } from './console';
 import '../views/others.css';
@@ -53,19 +53,8 @@ export default function Page(props: PageProps) {
             ))}
           </select>
         </label>
-        <label>
-          columns{' '}
-          <select value={n} onChange={(e) => q({ n: Number(e.currentTarget.value) })}>
-            {SIZES.map((s) => (
-              <option key={s} value={s}>
-                {s}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label class="bo-small">
-          <input type="checkbox" checked={showAll} onChange={(e) => q({ all: e.currentTarget.checked ? '1' : null })} /> builders without builds
-        </label>
+        <CountSelect label="columns" value={n} choices={SIZES} onChange={(v) => q({ n: v })} />
+        <ShowAllBuilders checked={showAll} onChange={(all) => q({ all: all ? '1' : null })} />
         <TagFilter tags={allTags} selected={tags} onChange={(t) => q({ tags: t.join(',') || null })} />
         {chain.loading && !loading ? <Spinner text="builds…" /> : null}
       </div>

@@ -5,7 +5,7 @@ import { Link, setQuery } from '../router';
 import { ErrorBox, Spinner, TagFilter, formatDate, formatDuration, resultsClass, resultsText } from '../components';
 import type { Build } from '../views/types';
 import { blocksByBuilder, gapLines, layoutWaterfall, timeLabels, type LayoutOptions } from '../views/waterfall';
-import { useBuilders } from '../views/ui';
+import { CountSelect, useBuilders } from '../views/ui';
 import '../views/others.css';
 
 // Waterfall: one column per builder, builds as blocks (newest at the top, height = duration,
@@ -59,16 +59,7 @@ export default function Page(props: PageProps) {
   return (
     <div class="bb-page">
       <div class="bb-toolbar">
-        <label>
-          builds{' '}
-          <select value={n} onChange={(e) => q({ n: Number(e.currentTarget.value) })} data-testid="waterfall-n">
-            {SIZES.map((s) => (
-              <option key={s} value={s}>
-                {s}
-              </option>
-            ))}
-          </select>
-        </label>
+        <CountSelect label="builds" value={n} choices={SIZES} onChange={(v) => q({ n: v })} testid="waterfall-n" />
         <label>
           zoom{' '}
           <select value={scale} onChange={(e) => q({ scale: Number(e.currentTarget.value) })} data-testid="waterfall-scale">

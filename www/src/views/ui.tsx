@@ -149,3 +149,34 @@ export function BuildChips(props: { builds: Build[]; builders?: Map<number, Buil
     </span>
   );
 }
+
+/** The toolbar's "how many" choice of the views (changes, builds, columns). */
+export function CountSelect(props: {
+  label: string;
+  value: number;
+  choices: number[];
+  onChange: (n: number) => void;
+  testid?: string;
+}) {
+  return (
+    <label>
+      {props.label}{' '}
+      <select value={props.value} onChange={(e) => props.onChange(Number(e.currentTarget.value))} data-testid={props.testid}>
+        {props.choices.map((s) => (
+          <option key={s} value={s}>
+            {s}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
+/** The toolbar's "builders without builds" switch of the console and grid. */
+export function ShowAllBuilders(props: { checked: boolean; onChange: (all: boolean) => void }) {
+  return (
+    <label class="bo-small">
+      <input type="checkbox" checked={props.checked} onChange={(e) => props.onChange(e.currentTarget.checked)} /> builders without builds
+    </label>
+  );
+}
