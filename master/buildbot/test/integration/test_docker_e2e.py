@@ -442,6 +442,57 @@ class DockerLatentE2E(unittest.TestCase):
         self.assertLess(took, 10)
         self.assertEqual(await self.containers(), [])
 
+    async def test_buildbot_stop_returns_within_seconds_with_workers_up(self) -> None:
+        # the command line, as a user runs it: a daemon started by `buildbot start`,
+        # a build whose container stays up (no idle timeout), then `buildbot stop`
+        import hashlib
+        import subprocess
+        import sys
+
+        bindir = os.path.dirname(sys.executable)
+        basedir = os.path.join(self.basedir, "cli")
+        os.makedirs(basedir)
+
+        def cli(*args: str) -> subprocess.CompletedProcess:
+            argv = [os.path.join(bindir, "buildbot"), *args]
+            return subprocess.run(argv, capture_output=True, text=True, timeout=120)
+
+        created = await threads.deferToThread(cli, "create-master", "-q", basedir)
+        self.assertEqual(created.returncode, 0, created.stderr)
+        self.write_cfg(build_wait_timeout=-1)
+        os.replace(os.path.join(self.basedir, "master.cfg"), os.path.join(basedir, "master.cfg"))
+        started = await threads.deferToThread(cli, "start", basedir)
+
+        def kill_leftover() -> None:
+            try:
+                with open(os.path.join(basedir, "twistd.pid")) as f:
+                    os.kill(int(f.read().strip()), 9)
+            except (OSError, ValueError):
+                pass
+
+        self.addCleanup(kill_leftover)
+        self.assertEqual(started.returncode, 0, started.stdout + started.stderr)
+        (m,) = (await self.rest("masters"))["masters"]
+        self.master_label = hashlib.sha1(m["name"].encode()).hexdigest()[:16]
+        _, brids = await self.rpc("forceschedulers/force", "force", builderNames=["b1"])
+        (brid,) = brids.values()
+
+        async def complete() -> Any:
+            (br,) = (await self.rest(f"buildrequests/{brid}"))["buildrequests"]
+            return br if br["complete"] else None
+
+        br = await self.wait_for("the build", complete, 120)
+        self.assertEqual(br["results"], SUCCESS)
+        self.assertEqual(len(await self.containers()), 1)
+        t0 = time.monotonic()
+        stopped = await threads.deferToThread(cli, "stop", basedir)
+        took = time.monotonic() - t0
+        print(f"\n`buildbot stop` with a Docker latent worker up: {took:.2f} s")
+        self.assertEqual(stopped.returncode, 0, stopped.stdout + stopped.stderr)
+        self.assertLess(took, 15)
+        self.assertFalse(os.path.exists(os.path.join(basedir, "twistd.pid")))
+        self.assertEqual(await self.containers(), [])
+
     async def test_stop_while_the_worker_starts(self) -> None:
         # a container that never starts the worker: the build waits in its
         # worker_preparation step until it is stopped (JSON-RPC `stop`)
