@@ -27,13 +27,17 @@ from buildbot.www.authz.authz import Authz
 from buildbot.www.session import anonymous, sessions_for
 
 
-class AuthError(Exception):
-    """A request the auth plugin refuses (the HTTP code and message to answer)."""
+class HttpError(Exception):
+    """A request answered with an HTTP error code and a JSON message."""
 
     def __init__(self, code: int, message: str) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+
+
+class AuthError(HttpError):
+    """A request the auth plugin refuses (the HTTP code and message to answer)."""
 
 
 # --- the configured plugins and the request's user ------------------------------------
@@ -324,7 +328,10 @@ def verify_htpasswd(hashed: str, password: bytes) -> bool:
 
 
 class AsyncResource(resource.Resource):
-    """A leaf rendering GET with `async def render_async(request) -> bytes`."""
+    """A leaf rendering GET with `async def render_async(request) -> bytes` (which
+    sets its own headers): an `HttpError` is answered with its code and a JSON
+    message, anything else is logged and answered 500; nothing is written to a
+    client that went away."""
 
     isLeaf = True
 
@@ -340,10 +347,10 @@ class AsyncResource(resource.Resource):
         def failed(f: Any) -> None:
             if request._disconnected or request.finished:
                 return
-            if f.check(AuthError):
+            if f.check(HttpError):
                 send_error(request, f.value.code, f.value.message)
             else:
-                log.err(f, "while serving an auth resource")
+                log.err(f, f"while answering {request.uri!r}")
                 send_error(request, 500, repr(f.value))
             request.finish()
 
@@ -437,6 +444,7 @@ def make_auth_resource(www: Any) -> resource.Resource:
 __all__ = [
     "AuthBase",
     "AuthError",
+    "HttpError",
     "CustomAuth",
     "HTPasswdAuth",
     "NoAuth",

@@ -15,9 +15,10 @@ from urllib.parse import quote, urlencode
 
 from twisted.internet import defer
 from twisted.python import log
-from twisted.web import resource, server
+from twisted.web import server
 
 from buildbot.config.errors import error
+from buildbot.www.auth import AsyncResource
 
 DEFAULT_SIZE = 32
 DEFAULT_AVATAR_URL = "img/nobody.png"
@@ -170,17 +171,10 @@ def _size(request: server.Request) -> int:
     return size if size > 0 else DEFAULT_SIZE
 
 
-class AvatarResource(resource.Resource):
-    isLeaf = True
-
+class AvatarResource(AsyncResource):
     def __init__(self, www: Any) -> None:
         super().__init__()
         self.www = www
-
-    def render_GET(self, request: server.Request) -> Any:
-        d = defer.ensureDeferred(self._answer(request))
-        d.addErrback(self._failed, request)
-        return server.NOT_DONE_YET
 
     async def _find(self, email: str | None, username: str | None, size: int) -> Any:
         for method in avatar_methods(self.www.config):
@@ -200,22 +194,13 @@ class AvatarResource(resource.Resource):
                 return result
         return DEFAULT_AVATAR_URL
 
-    async def _answer(self, request: server.Request) -> None:
+    async def render_async(self, request: server.Request) -> bytes:
         email, username = _arg(request, b"email"), _arg(request, b"username")
         result = await self._find(email or None, username or None, _size(request))
-        if request.finished or request._disconnected:
-            return
         if isinstance(result, tuple):
             content_type, data = result
             request.setHeader(b"content-type", content_type.encode("ascii"))
             request.setHeader(b"cache-control", b"public, max-age=86400")
-            request.write(data)
-        else:
-            request.redirect(result.encode("utf-8"))
-        request.finish()
-
-    def _failed(self, f: Any, request: server.Request) -> None:  # pragma: no cover - last resort
-        log.err(f, "while answering /avatar")
-        if not request.finished and not request._disconnected:
-            request.setResponseCode(500)
-            request.finish()
+            return data
+        request.redirect(result.encode("utf-8"))
+        return b""

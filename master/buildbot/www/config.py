@@ -17,12 +17,10 @@ import re
 from typing import Any
 
 import twisted
-from twisted.internet import defer
-from twisted.python import log
-from twisted.web import resource, server
+from twisted.web import server
 
 import buildbot
-from buildbot.www.auth import user_config
+from buildbot.www.auth import AsyncResource, user_config
 from buildbot.www.avatar import avatar_methods
 
 # keys of c['www'] that stay on the server (secrets, paths, objects replaced below)
@@ -78,31 +76,13 @@ async def ui_config(www: Any, request: server.Request) -> dict[str, Any]:
     return cfg
 
 
-class ConfigResource(resource.Resource):
-    isLeaf = True
-
+class ConfigResource(AsyncResource):
     def __init__(self, www: Any) -> None:
         super().__init__()
         self.www = www
 
-    def render_GET(self, request: server.Request) -> Any:
-        d = defer.ensureDeferred(ui_config(self.www, request))
-
-        def send(cfg: dict[str, Any]) -> None:
-            if request.finished or request._disconnected:
-                return
-            request.setHeader(b"content-type", b"application/json")
-            request.setHeader(b"cache-control", b"no-cache")
-            request.write(to_json(cfg).encode("utf-8"))
-            request.finish()
-
-        def failed(f: Any) -> None:
-            log.err(f, "while answering /config")
-            if not request.finished and not request._disconnected:
-                request.setResponseCode(500)
-                request.setHeader(b"content-type", b"application/json")
-                request.write(json.dumps({"error": repr(f.value)}).encode("utf-8"))
-                request.finish()
-
-        d.addCallbacks(send, failed)
-        return server.NOT_DONE_YET
+    async def render_async(self, request: server.Request) -> bytes:
+        cfg = await ui_config(self.www, request)
+        request.setHeader(b"content-type", b"application/json")
+        request.setHeader(b"cache-control", b"no-cache")
+        return to_json(cfg).encode("utf-8")

@@ -15,11 +15,11 @@ import struct
 import zlib
 from typing import TYPE_CHECKING, Any
 
-from twisted.internet import defer
 from twisted.python import log
 from twisted.web import resource, server, static
 
 from buildbot.config.www import theme_css
+from buildbot.www.auth import AsyncResource
 from buildbot.www.config import to_json, ui_config
 
 if TYPE_CHECKING:
@@ -110,46 +110,26 @@ class _Template:
         return self._template
 
 
-class IndexPage(resource.Resource):
-    isLeaf = True
-
+class IndexPage(AsyncResource):
     def __init__(self, www: Any, root: RootResource) -> None:
         super().__init__()
         self.www = www
         self.root = root
 
-    def render_GET(self, request: server.Request) -> Any:
+    async def render_async(self, request: server.Request) -> bytes:
+        request.setHeader(b"content-type", b"text/html; charset=utf-8")
         template = self.root.template()
         if template is None:
-            request.setHeader(b"content-type", b"text/html; charset=utf-8")
             return NO_UI_PAGE
+        from markupsafe import Markup
 
-        async def render() -> bytes:
-            from markupsafe import Markup
-
-            cfg = await ui_config(self.www, request)
-            page = template.render(
-                configjson=Markup(script_json(cfg)),
-                theme_css=Markup(theme_css(self.www.config.get("theme"))),
-            )
-            return page.encode("utf-8")
-
-        def send(body: bytes) -> None:
-            if request.finished or request._disconnected:
-                return
-            request.setHeader(b"content-type", b"text/html; charset=utf-8")
-            request.setHeader(b"cache-control", b"no-cache")
-            request.write(body)
-            request.finish()
-
-        def failed(f: Any) -> None:
-            log.err(f, "while rendering the UI's index.html")
-            if not request.finished and not request._disconnected:
-                request.setResponseCode(500)
-                request.finish()
-
-        defer.ensureDeferred(render()).addCallbacks(send, failed)
-        return server.NOT_DONE_YET
+        cfg = await ui_config(self.www, request)
+        page = template.render(
+            configjson=Markup(script_json(cfg)),
+            theme_css=Markup(theme_css(self.www.config.get("theme"))),
+        )
+        request.setHeader(b"cache-control", b"no-cache")
+        return page.encode("utf-8")
 
 
 class RootResource(resource.Resource):
