@@ -11,7 +11,7 @@ WORKERINFO_KEYS = ("admin", "host", "access_uri", "version")
 CONTROL_ACTIONS = ("stop", "pause", "unpause", "kill")
 
 
-def worker_dict(w: Any, master: Any = None) -> dict[str, Any]:
+def worker_dict(w: Any, master: Any) -> dict[str, Any]:
     entity = {
         "workerid": w.id,
         "name": w.name,
@@ -36,10 +36,9 @@ def worker_dict(w: Any, master: Any = None) -> dict[str, Any]:
 
 
 def _latent_state(master: Any, name: str) -> str | None:
-    manager = getattr(master, "workers", None)
-    find = getattr(manager, "getWorkerByName", None)
-    worker = find(name) if find is not None else None
-    if worker is None or not getattr(worker, "is_latent", False):
+    # a master without its worker manager (unit tests of the data layer) runs none
+    worker = master.workers.getWorkerByName(name) if master.workers is not None else None
+    if worker is None or not worker.is_latent:
         return None
     return worker.state.api_name
 

@@ -36,6 +36,9 @@ DB_INFO_KEYS = ("admin", "host", "access_uri", "version")
 class AbstractWorker(service.BuildbotService):
     """A worker of master.cfg: ``Worker(name, password, **settings)``."""
 
+    # started on demand by the master (AbstractLatentWorker)
+    is_latent = False
+
     def __init__(self, name: str, password: Any, *args: Any, **kwargs: Any) -> None:
         # the name is positional in master.cfg files; BuildbotService takes it by keyword
         self.workername = name

@@ -23,6 +23,8 @@ class FakeMaster(service.ReconfigurableServiceMixin, service.MasterService):
         self.db: Any = None
         self.mq: Any = None
         self.data: Any = None
+        # the WorkerManager, for tests that give the fake master one
+        self.workers: Any = None
 
 
 def make_master(
