@@ -100,13 +100,18 @@ export function BuildLink(props: {
   );
 }
 
+/** A build's list key: build numbers repeat across builders. */
+export function buildKey(b: { buildid?: number; builderid: number; number: number }): string | number {
+  return b.buildid ?? `${b.builderid}:${b.number}`;
+}
+
 /** Small coloured squares for a list of builds (newest first). */
 export function BuildBadges(props: { builds: { buildid?: number; builderid: number; number: number; results?: number | null; complete?: boolean; state_string?: string }[] }) {
   return (
     <span class="bb-build-badges">
       {props.builds.map((b) => (
         <Link
-          key={b.buildid ?? `${b.builderid}:${b.number}`}
+          key={buildKey(b)}
           to={`/builders/${b.builderid}/builds/${b.number}`}
           class={`bb-mini ${resultsClass(b.results, b.complete)}`}
           title={`#${b.number} ${resultsText(b.results, b.complete)}${b.state_string ? ': ' + b.state_string : ''}`}

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { cleanup, fireEvent, render } from '@testing-library/preact';
-import { Avatar, BuildBadges, initials } from '../../src/components/misc';
+import { Avatar, BuildBadges, buildKey, initials } from '../../src/components/misc';
 
 afterEach(() => cleanup());
 
@@ -27,6 +27,11 @@ describe('Avatar', () => {
 });
 
 describe('BuildBadges', () => {
+  it('gives builds of different builders with the same number different keys', () => {
+    expect(buildKey({ builderid: 1, number: 3 })).not.toEqual(buildKey({ builderid: 2, number: 3 }));
+    expect(buildKey({ buildid: 7, builderid: 1, number: 3 })).toBe(7);
+  });
+
   it('keys builds of different builders with the same number apart', () => {
     const r = render(
       <BuildBadges
