@@ -279,6 +279,20 @@ class TestRealProcesses(unittest.TestCase):
         _, d = self.run_process(["/nonexistent/program"])
         rc = await d
         self.assertNotEqual(rc, 0)
+        # reported by the worker itself, not by a half-started child
+        self.assertIn("error spawning process", self.text("stderr"))
+        self.assertIn("/nonexistent/program", self.text("stderr"))
+
+    async def test_child_leads_its_group_in_its_workdir_with_its_env(self):
+        code = "import os; print(os.getpid() == os.getpgrp(), os.getcwd(), os.environ['X'])"
+        proc, d = self.run_process(
+            [os.path.basename(sys.executable), "-c", code],
+            environ={"X": "42", "PATH": os.path.dirname(sys.executable)},
+        )
+        self.assertEqual(await d, 0)
+        self.assertEqual(
+            self.text("stdout").split(), ["True", os.path.realpath(proc.workdir), "42"]
+        )
 
 
 def _kill_quietly(pid):
