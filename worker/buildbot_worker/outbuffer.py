@@ -28,6 +28,7 @@ _NEWLINE_RE = re.compile(
     r"\r\n|\r(?=.)|\x1b\[u|\x1b\[\d+;\d+[Hf]|\x1b\[2J|\x08+",
     re.DOTALL,
 )
+_NEWLINE_STARTS = ("\r", "\x1b", "\x08")
 
 
 def split_complete_lines(
@@ -37,10 +38,14 @@ def split_complete_lines(
     newline_re: re.Pattern[str] = _NEWLINE_RE,
 ) -> tuple[str, str]:
     """Return (whole lines ready to send, partial line to keep) for `pending + text`."""
-    text = newline_re.sub("\n", pending + text)
+    text = pending + text
+    # every look-alike of the default pattern starts with one of these characters:
+    # plain output skips the regular expression (a scan per character)
+    if newline_re is not _NEWLINE_RE or any(c in text for c in _NEWLINE_STARTS):
+        text = newline_re.sub("\n", text)
     cut = text.rfind("\n") + 1
     complete, rest = text[:cut], text[cut:]
-    if len(complete) > max_len:
+    if len(complete) > max_len and max(map(len, complete.split("\n"))) > max_len:
         complete = "".join(_split_long(line, max_len) for line in complete.splitlines(True))
     while len(rest) >= max_len:
         complete += rest[:max_len] + "\n"
