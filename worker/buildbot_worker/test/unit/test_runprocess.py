@@ -283,6 +283,13 @@ class TestRealProcesses(unittest.TestCase):
         self.assertIn("error spawning process", self.text("stderr"))
         self.assertIn("/nonexistent/program", self.text("stderr"))
 
+    async def test_large_output_arrives_whole_and_in_order(self):
+        code = "import sys\nfor i in range(30000): sys.stdout.write('%06d %s\\n' % (i, 'y' * 40))"
+        _, d = self.run_process([sys.executable, "-c", code])
+        self.assertEqual(await d, 0)
+        lines = self.text("stdout").splitlines()
+        self.assertEqual(lines, [f"{i:06d} {'y' * 40}" for i in range(30000)])
+
     async def test_child_leads_its_group_in_its_workdir_with_its_env(self):
         code = "import os; print(os.getpid() == os.getpgrp(), os.getcwd(), os.environ['X'])"
         proc, d = self.run_process(
