@@ -1,10 +1,18 @@
 """The build master of a Buildbot-compatible continuous-integration system."""
 
-from importlib import metadata
+from typing import Any
 
-try:
-    version = metadata.version("buildbot")
-except metadata.PackageNotFoundError:  # pragma: no cover - an uninstalled source tree
-    version = "latest"
 
-__version__ = version
+def __getattr__(name: str) -> Any:
+    # `version` is looked up on first use: importlib.metadata costs ~80 ms, which every
+    # `buildbot` command and the master start would pay before doing anything
+    if name in ("version", "__version__"):
+        from importlib import metadata
+
+        try:
+            value = metadata.version("buildbot")
+        except metadata.PackageNotFoundError:  # pragma: no cover - an uninstalled source tree
+            value = "latest"
+        globals()["version"] = globals()["__version__"] = value
+        return value
+    raise AttributeError(f"module 'buildbot' has no attribute {name!r}")
