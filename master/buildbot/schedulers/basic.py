@@ -330,7 +330,8 @@ class AnyBranchScheduler(BaseBasicScheduler):
     repository, branch)."""
 
     def __init__(self, name: str, *args: Any, branch: Any = NotABranch, **kwargs: Any) -> None:
-        assert branch is NotABranch, "AnyBranchScheduler takes `branches`, not `branch`"
+        if branch is not NotABranch:
+            config.error(f"AnyBranchScheduler {name!r}: takes `branches`, not `branch`")
         super().__init__(name, *args, **kwargs)
 
     def checkConfig(  # type: ignore[override]

@@ -59,8 +59,8 @@ class ConfigTests(unittest.TestCase):
         self.assertIn("cannot specify both", errors[0])
 
     def test_any_branch_refuses_branch_and_absolute_stamps(self):
-        with self.assertRaises(AssertionError):
-            AnyBranchScheduler("s", builderNames=["b"], branch="main")
+        errors = config_errors(lambda: AnyBranchScheduler("s", builderNames=["b"], branch="main"))
+        self.assertEqual(errors, ["AnyBranchScheduler 's': takes `branches`, not `branch`"])
         with self.assertRaises(TypeError):
             AnyBranchScheduler("s", builderNames=["b"], createAbsoluteSourceStamps=True)
 
