@@ -30,6 +30,10 @@ $(STAMPS)/venv: pkg/pyproject.toml master/pyproject.toml worker/pyproject.toml |
 	# buildbot-pkg provides the build plugins of the others, hence no build isolation.
 	$(BIN)/python -m pip install -q --no-build-isolation -e pkg
 	$(BIN)/python -m pip install -q --no-build-isolation -e 'master[test]' -e 'worker[test,msgpack]'
+	# the docstring-free bytecode `buildbot start` runs the master with (python -OO)
+	$(BIN)/python -OO -m compileall -q -j0 \
+		"$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')" \
+		master/buildbot worker/buildbot_worker >/dev/null
 	touch $@
 
 venv: $(STAMPS)/venv

@@ -1,5 +1,6 @@
 import io
 import os
+import py_compile
 import sys
 
 from twisted.trial import unittest
@@ -105,6 +106,29 @@ class TestStartOptions(unittest.TestCase):
         self.assertIn("--python=buildbot.tac", command)
         self.assertNotIn("--nodaemon", command)
         self.assertIn("--nodaemon", start.twistd_command(nodaemon=True))
+
+    def test_python_flags_ask_for_oo_only_where_its_bytecode_is_compiled(self):
+        root = os.path.abspath(self.mktemp())
+        for pkg in ("probe_a", "probe_b"):
+            os.makedirs(os.path.join(root, pkg))
+            for name in ("__init__.py", "mod.py"):
+                with open(os.path.join(root, pkg, name), "w") as f:
+                    f.write('"""a docstring"""\n')
+        sys.path.insert(0, root)
+        self.addCleanup(sys.path.remove, root)
+        probes = ("probe_a/mod.py", "probe_b/mod.py")
+        self.assertEqual(start.python_flags(probes), [])
+        py_compile.compile(os.path.join(root, "probe_a", "mod.py"), optimize=2)
+        self.assertEqual(start.python_flags(probes), [])  # probe_b still lacks it
+        py_compile.compile(os.path.join(root, "probe_b", "mod.py"), optimize=2)
+        self.assertEqual(start.python_flags(probes), ["-OO"])
+        self.assertEqual(start.python_flags(("no_such_package_here/mod.py",)), [])
+
+    def test_twistd_command_runs_python_with_the_flags(self):
+        self.patch(start, "python_flags", lambda: ["-OO"])
+        self.assertEqual(start.twistd_command()[:3], [sys.executable, "-OO", "-c"])
+        self.patch(start, "python_flags", lambda: [])
+        self.assertEqual(start.twistd_command()[:2], [sys.executable, "-c"])
 
     def test_nodaemon_execs_twistd_in_the_basedir(self):
         basedir = os.path.abspath(self.mktemp())
