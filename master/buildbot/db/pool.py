@@ -31,6 +31,7 @@ live cursor: the connection is gone when the Deferred fires.
 from __future__ import annotations
 
 import collections
+import queue
 import threading
 import time
 from collections.abc import Callable
@@ -38,9 +39,8 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from twisted.internet import defer, threads
-from twisted.python import log
-from twisted.python.threadpool import ThreadPool
+from twisted.internet import defer
+from twisted.python import failure, log
 
 from buildbot.db import enginestrategy
 
@@ -83,11 +83,17 @@ def is_transient_error(exc: BaseException) -> bool:
 
 
 class DBThreadPool:
-    """A thread pool of ``max_threads`` threads sharing ``engine``.
+    """``max_threads`` threads sharing ``engine``, each taking calls from one queue.
 
     The threads start when the reactor runs (at once if it already does) and
     stop at reactor shutdown or on `shutdown`.  Calls made before the start
-    wait in the queue.  SQLite always gets a single thread.
+    wait in the queue.  SQLite always gets a single thread, which keeps its
+    connection open between transactions; the other back-ends take one from
+    the engine's pool per transaction (the pool recycles and checks them).
+
+    The threads are plain ones reading a `queue.SimpleQueue`: handing a call
+    to Twisted's thread pool and back cost as much as the SQL of a small
+    transaction.
     """
 
     #: how many times a transaction is re-run after a transient error
@@ -121,13 +127,14 @@ class DBThreadPool:
 
         if max_threads is None:
             max_threads = enginestrategy.thread_pool_size(engine)
-        if engine.dialect.name == "sqlite":
+        self._keep_connection = engine.dialect.name == "sqlite"
+        if self._keep_connection:
             max_threads = 1
         self.max_threads = max(1, max_threads)
 
-        self._threadpool = ThreadPool(
-            minthreads=1, maxthreads=self.max_threads, name="DBThreadPool"
-        )
+        # (deferred, kind, callable, args, kwargs) of waiting calls; None stops a thread
+        self._queue: queue.SimpleQueue[tuple | None] = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
         self._shutdown_d: defer.Deferred | None = None
         self._shutdown_trigger = None
         # (deferred, ok, result) of finished calls, appended by the pool threads
@@ -139,15 +146,23 @@ class DBThreadPool:
 
     @property
     def running(self) -> bool:
-        return self._threadpool.started and self._shutdown_d is None
+        return bool(self._threads) and self._shutdown_d is None
 
     def _start(self) -> None:
-        if self._shutdown_d is not None or self._threadpool.started:
+        if self._shutdown_d is not None or self._threads:
             return
-        self._threadpool.start()
+        self._start_threads()
         self._shutdown_trigger = self.reactor.addSystemEventTrigger(
             "during", "shutdown", self._on_reactor_shutdown
         )
+
+    def _start_threads(self) -> None:
+        for i in range(self.max_threads):
+            t = threading.Thread(
+                target=self._thd_work, name=f"PoolThread-DBThreadPool-{i}", daemon=True
+            )
+            t.start()
+            self._threads.append(t)
 
     def _on_reactor_shutdown(self) -> defer.Deferred:
         self._shutdown_trigger = None
@@ -165,20 +180,23 @@ class DBThreadPool:
             self.reactor.removeSystemEventTrigger(self._shutdown_trigger)
             self._shutdown_trigger = None
 
-        threadpool = self._threadpool
+        if not self._threads:
+            self._start_threads()  # so that calls queued before the start still run
+        threads_ = list(self._threads)
+        for _ in threads_:
+            self._queue.put(None)  # behind every queued call
         engine = self.engine
         reactor = self.reactor
 
         def thd_stop() -> None:
             try:
-                threadpool.stop()  # joins the workers once the queue is drained
+                for t in threads_:
+                    t.join()
                 engine.dispose()
             except Exception:
                 log.err(None, "DBThreadPool: error while shutting down")
             reactor.callFromThread(d.callback, None)
 
-        if not threadpool.started:
-            threadpool.start()  # so that calls queued before the start still run
         threading.Thread(target=thd_stop, name="DBThreadPool-shutdown", daemon=True).start()
         return _chain(d)
 
@@ -189,13 +207,21 @@ class DBThreadPool:
         if self._shutdown_d is not None:
             return defer.fail(RuntimeError("the database thread pool is shut down"))
         d: defer.Deferred[T] = defer.Deferred()
-        self._threadpool.callInThreadWithCallback(
-            lambda ok, result: self._thd_deliver(d, ok, result),
-            self._thd_transaction,
-            callable,
-            args,
-            kwargs,
-        )
+        self._queue.put((d, True, callable, args, kwargs))
+        return d
+
+    def do_with_engine(
+        self, callable: Callable[..., T], *args: Any, **kwargs: Any
+    ) -> defer.Deferred[T]:
+        """Run ``callable(engine, *args, **kwargs)`` in a pool thread, as it is.
+
+        For work that manages its own connections and transactions (schema
+        creation, migrations); nothing is retried.
+        """
+        if self._shutdown_d is not None:
+            return defer.fail(RuntimeError("the database thread pool is shut down"))
+        d: defer.Deferred[T] = defer.Deferred()
+        self._queue.put((d, False, callable, args, kwargs))
         return d
 
     # Results go back to the reactor through one queue, with one wake-up for all the
@@ -222,29 +248,43 @@ class DBThreadPool:
             else:
                 d.errback(result)
 
-    def do_with_engine(
-        self, callable: Callable[..., T], *args: Any, **kwargs: Any
-    ) -> defer.Deferred[T]:
-        """Run ``callable(engine, *args, **kwargs)`` in a pool thread, as it is.
+    def _thd_work(self) -> None:
+        """One pool thread: run calls until told to stop, with its own connection."""
+        holder = _ConnectionHolder(self.engine, keep=self._keep_connection)
+        try:
+            while True:
+                job = self._queue.get()
+                if job is None:
+                    return
+                d, in_transaction, fn, args, kwargs = job
+                try:
+                    if in_transaction:
+                        result = self._thd_transaction(holder, fn, args, kwargs)
+                    else:
+                        result = fn(self.engine, *args, **kwargs)
+                except BaseException:
+                    self._thd_deliver(d, False, failure.Failure())
+                else:
+                    self._thd_deliver(d, True, result)
+        finally:
+            holder.close()
 
-        For work that manages its own connections and transactions (schema
-        creation, migrations); nothing is retried.
-        """
-        if self._shutdown_d is not None:
-            return defer.fail(RuntimeError("the database thread pool is shut down"))
-        return threads.deferToThreadPool(
-            self.reactor, self._threadpool, callable, self.engine, *args, **kwargs
-        )
-
-    def _thd_transaction(self, fn: Callable[..., T], args: tuple, kwargs: dict) -> T:
+    def _thd_transaction(
+        self, holder: _ConnectionHolder, fn: Callable[..., T], args: tuple, kwargs: dict
+    ) -> T:
         attempt = 0
         while True:
             started = time.monotonic() if self.verbose else 0.0
             try:
-                with self.engine.connect() as conn:
+                conn = holder.get()
+                try:
                     result = fn(conn, *args, **kwargs)
                     conn.commit()
-                # leaving the block without commit (an exception) rolls back
+                except BaseException:
+                    holder.rollback()
+                    raise
+                finally:
+                    holder.release()
             except sa.exc.DBAPIError as e:
                 if attempt >= self.max_retries or not is_transient_error(e):
                     raise
@@ -259,6 +299,52 @@ class DBThreadPool:
             if self.verbose:
                 log.msg(f"DBThreadPool: {_name(fn)} took {time.monotonic() - started:.3f}s")
             return result
+
+
+class _ConnectionHolder:
+    """The connection of one pool thread: kept between transactions (``keep``), or
+    taken from the engine for each one and given back after it."""
+
+    def __init__(self, engine: Engine, keep: bool) -> None:
+        self.engine = engine
+        self.keep = keep
+        self.conn: sa.Connection | None = None
+
+    def get(self) -> sa.Connection:
+        if self.conn is None:
+            self.conn = self.engine.connect()
+        return self.conn
+
+    def rollback(self) -> None:
+        conn = self.conn
+        if conn is None:
+            return
+        try:
+            conn.rollback()
+        except Exception:
+            # a connection that cannot even roll back is not used again
+            self.conn = None
+            try:
+                conn.invalidate()
+                conn.close()
+            except Exception:
+                pass
+
+    def release(self) -> None:
+        conn = self.conn
+        if conn is None:
+            return
+        if not self.keep or conn.invalidated:
+            self.conn = None
+            conn.close()
+
+    def close(self) -> None:
+        conn, self.conn = self.conn, None
+        if conn is not None:
+            try:
+                conn.close()
+            except Exception:
+                log.err(None, "DBThreadPool: error while closing a connection")
 
 
 def _chain(d: defer.Deferred) -> defer.Deferred:

@@ -251,6 +251,31 @@ class TestDBThreadPool(PoolTestMixin, unittest.TestCase):
         self.assertEqual(len(set(seen)), 1)
 
     @defer.inlineCallbacks
+    def test_sqlite_keeps_its_connection_between_transactions(self):
+        p = self.make_pool()
+
+        def thd_driver_connection(conn):
+            return id(conn.connection.dbapi_connection)
+
+        first = yield p.do(thd_driver_connection)
+        yield p.do(lambda conn: conn.execute(items.insert().values(name="x")))
+        self.assertEqual((yield p.do(thd_driver_connection)), first)
+
+    @defer.inlineCallbacks
+    def test_a_broken_connection_is_replaced_and_its_transaction_lost(self):
+        p = self.make_pool()
+
+        def thd_write_then_break(conn):
+            conn.execute(items.insert().values(name="lost"))
+            conn.invalidate()
+            raise ValueError("connection broke")
+
+        with self.assertRaises(ValueError):
+            yield p.do(thd_write_then_break)
+        yield p.do(lambda conn: conn.execute(items.insert().values(name="kept")))
+        self.assertEqual((yield p.do(self.thd_names)), ["kept"])
+
+    @defer.inlineCallbacks
     def test_results_of_a_burst_come_back_in_order_with_one_wake_up(self):
         p = self.make_pool()
         yield p.do(self.thd_names)  # started
