@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import sys
 from typing import Any
 
 from twisted.python import usage
 
-from buildbot.scripts import base, sample_config, upgrade_master
+from buildbot.db import fresh_sqlite
+from buildbot.scripts import base, sample_config
 
 TAC_HEAD = """\
 import os
@@ -123,10 +125,29 @@ def createMaster(config: dict[str, Any], out: Any = None, err: Any = None) -> in
     sample = os.path.join(basedir, "master.cfg.sample")
     say(f"creating {sample}")
     _write(sample, sample_config.sample_config(config["db"]), mode=0o600)
-    if upgrade_master.upgrade_db(config["db"], basedir, {}, say, err) != 0:
+    if create_db(config["db"], basedir, say, err) != 0:
         return 1
     say(f"buildmaster configured in {basedir}")
     return 0
+
+
+def create_db(url: str, basedir: str, say: Any, err: Any) -> int:
+    """Make the master's database: a new SQLite file from the stored schema, anything
+    else as `upgrade-master` does; 0 on success, else 1."""
+    path = fresh_sqlite.plain_sqlite_path(url, basedir)
+    if path is not None and fresh_sqlite.is_new(path):
+        say(f"upgrading database ({url})")
+        try:
+            revision = fresh_sqlite.create(path)
+        except (OSError, sqlite3.Error) as e:
+            print(f"error: cannot create the database {url}: {e}", file=err)
+            return 1
+        say(f"created the database schema (revision {revision})")
+        say("upgrade complete")
+        return 0
+    from buildbot.scripts import upgrade_master  # imports SQLAlchemy
+
+    return upgrade_master.upgrade_db(url, basedir, {}, say, err)
 
 
 def write_tac(basedir: str, contents: str, say: Any) -> None:

@@ -97,6 +97,17 @@ class TestCreateMaster(unittest.TestCase):
         self.assertFalse(os.path.exists(os.path.join(self.basedir, "state.sqlite")))
         self.assertIn("{'db_url': 'sqlite:///other.db'}", self.read("master.cfg.sample"))
 
+    def test_sqlite_url_with_options_is_made_by_sqlalchemy(self):
+        rc, out, _ = self.create("--db", "sqlite:///opt.db?synchronous=full")
+        self.assertEqual(rc, 0)
+        self.assertIn("created the database schema", out)
+        self.assertEqual(self.revision("opt.db"), migrate.head_revision())
+
+    def test_unwritable_place_for_a_new_sqlite_file_fails_clearly(self):
+        rc, _, err = self.create("-q", "--db", "sqlite:///no/such/dir/state.sqlite")
+        self.assertEqual(rc, 1)
+        self.assertIn("cannot create the database sqlite:///no/such/dir/state.sqlite", err)
+
     def test_bad_db_url_fails(self):
         rc, _, err = self.create("-q", "--db", "nosuchdialect://x/y")
         self.assertEqual(rc, 1)
