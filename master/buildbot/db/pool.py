@@ -204,11 +204,7 @@ class DBThreadPool:
 
     def do(self, callable: Callable[..., T], *args: Any, **kwargs: Any) -> defer.Deferred[T]:
         """Run ``callable(conn, *args, **kwargs)`` in a pool thread, in one transaction."""
-        if self._shutdown_d is not None:
-            return defer.fail(RuntimeError("the database thread pool is shut down"))
-        d: defer.Deferred[T] = defer.Deferred()
-        self._queue.put((d, True, callable, args, kwargs))
-        return d
+        return self._submit(True, callable, args, kwargs)
 
     def do_with_engine(
         self, callable: Callable[..., T], *args: Any, **kwargs: Any
@@ -218,10 +214,15 @@ class DBThreadPool:
         For work that manages its own connections and transactions (schema
         creation, migrations); nothing is retried.
         """
+        return self._submit(False, callable, args, kwargs)
+
+    def _submit(
+        self, in_transaction: bool, callable: Callable[..., T], args: tuple, kwargs: dict
+    ) -> defer.Deferred[T]:
         if self._shutdown_d is not None:
             return defer.fail(RuntimeError("the database thread pool is shut down"))
         d: defer.Deferred[T] = defer.Deferred()
-        self._queue.put((d, False, callable, args, kwargs))
+        self._queue.put((d, in_transaction, callable, args, kwargs))
         return d
 
     # Results go back to the reactor through one queue, with one wake-up for all the
