@@ -254,12 +254,17 @@ class TestDBThreadPool(PoolTestMixin, unittest.TestCase):
     def test_sqlite_keeps_its_connection_between_transactions(self):
         p = self.make_pool()
 
-        def thd_driver_connection(conn):
-            return id(conn.connection.dbapi_connection)
+        # the connection objects themselves, held so that none is freed and replaced
+        conns = []
 
-        first = yield p.do(thd_driver_connection)
-        yield p.do(lambda conn: conn.execute(items.insert().values(name="x")))
-        self.assertEqual((yield p.do(thd_driver_connection)), first)
+        def thd_insert(conn, name):
+            conns.append(conn)
+            conn.execute(items.insert().values(name=name))
+
+        yield p.do(thd_insert, "x")
+        yield p.do(thd_insert, "y")
+        self.assertIs(conns[0], conns[1])
+        self.assertEqual((yield p.do(self.thd_names)), ["x", "y"])
 
     @defer.inlineCallbacks
     def test_a_broken_connection_is_replaced_and_its_transaction_lost(self):
